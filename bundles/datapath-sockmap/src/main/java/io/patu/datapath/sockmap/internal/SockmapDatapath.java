@@ -1,0 +1,123 @@
+package io.patu.datapath.sockmap.internal;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.SequencedMap;
+import java.util.logging.Logger;
+
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+import io.patu.api.Datapath;
+import io.patu.api.Pod;
+import io.patu.api.PodAddress;
+import io.patu.api.PodListener;
+import io.patu.kernel.Errno;
+import io.patu.kernel.NativeException;
+import io.patu.kernel.bpf.BpfMap;
+import io.patu.kernel.bpf.Bpffs;
+import io.patu.kernel.fs.CgroupV2;
+import io.patu.kernel.fs.Mounts;
+
+/**
+ * Socket-layer redirection for TCP between two local pods. The agent decides which sockets take part:
+ * a pod's addresses enter the {@code local_pods} map on ADD and leave it on DEL; the sockops program
+ * only puts a connection into the sockhash when both of its ends are there.
+ */
+@Component(service = {Datapath.class, PodListener.class}, property = Datapath.FEATURE + "=" + SockmapDatapath.FEATURE,
+        configurationPid = SockmapDatapath.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL)
+@Designate(ocd = SockmapDatapath.Config.class)
+public final class SockmapDatapath implements Datapath, PodListener {
+    public static final String PID = "io.patu.datapath.sockmap";
+    public static final String FEATURE = "sockmap";
+    private static final Logger LOG = Logger.getLogger(SockmapDatapath.class.getName());
+    private static final Path BPFFS_MOUNT = Path.of("/sys/fs/bpf");
+
+    @ObjectClassDefinition(name = "Patu datapath-sockmap", description = "Socket redirection between local pods")
+    public @interface Config {
+        @AttributeDefinition(description = "bpffs directory under which Patu pins its objects; this feature uses <dir>/sockmap")
+        String bpffsDir() default "/sys/fs/bpf/patu";
+
+        @AttributeDefinition(description = "cgroup v2 directory to attach sockops to; empty means the cgroup v2 root "
+                + "(mounted at /sys/fs/cgroup/unified when the host has only cgroup v1)")
+        String cgroupPath() default "";
+    }
+
+    private final SockmapKernelState kernel;
+    private final int cpus = BpfMap.possibleCpus();
+
+    @Activate
+    public SockmapDatapath(Config config) {
+        Bpffs.ensureMounted(BPFFS_MOUNT);
+        Path cgroup = config.cgroupPath().isBlank() ? CgroupV2.ensureMounted() : Path.of(config.cgroupPath());
+        if (!Mounts.isFsType(cgroup, CgroupV2.MAGIC)) {
+            throw new IllegalArgumentException("cgroupPath " + cgroup + " is not a cgroup v2 directory");
+        }
+        this.kernel = SockmapKernelState.attach(Path.of(config.bpffsDir(), FEATURE), cgroup);
+        LOG.info(() -> "sockmap datapath attached to cgroup " + cgroup + ", pinned under " + config.bpffsDir());
+    }
+
+    @Deactivate
+    void deactivate(BundleContext context) {
+        // On agent shutdown the objects stay pinned and attached, so redirected connections survive a
+        // restart; stopping only this feature removes everything it created.
+        if (context.getBundle(0).getState() == Bundle.STOPPING) {
+            kernel.keepForRestart();
+        } else {
+            kernel.removeAll();
+        }
+    }
+
+    @Override
+    public String feature() {
+        return FEATURE;
+    }
+
+    @Override
+    public void podAdded(Pod pod) {
+        for (PodAddress address : pod.addresses()) {
+            byte[] key = SockmapLayouts.podKey(address.address());
+            kernel.localPods.update(key, SockmapLayouts.podValue(pod.hostIfIndex(), SockmapLayouts.POD_F_REDIRECT), BpfMap.ANY);
+            try {
+                // Keep counters that survived a restart: only create the entry if there is none.
+                kernel.podStats.update(key, new byte[cpus * (int) perCpuStride()], BpfMap.NOEXIST);
+            } catch (NativeException e) {
+                if (e.errno() != Errno.EEXIST) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void podRemoved(Pod pod) {
+        for (PodAddress address : pod.addresses()) {
+            byte[] key = SockmapLayouts.podKey(address.address());
+            kernel.localPods.delete(key);
+            kernel.podStats.delete(key);
+        }
+    }
+
+    @Override
+    public SequencedMap<String, Long> counters() {
+        byte[] perCpu = kernel.stats.lookup(new byte[4]).orElseThrow(
+                () -> new IllegalStateException("sockmap_stats has no entry 0"));
+        long[] sums = SockmapLayouts.sumPerCpu(perCpu, SockmapLayouts.SOCKMAP_COUNTERS, cpus);
+        SequencedMap<String, Long> counters = new LinkedHashMap<>();
+        for (int i = 0; i < sums.length; i++) {
+            counters.put(SockmapLayouts.SOCKMAP_COUNTERS.memberLayouts().get(i).name().orElseThrow(), sums[i]);
+        }
+        return counters;
+    }
+
+    private static long perCpuStride() {
+        return (SockmapLayouts.POD_COUNTERS.byteSize() + 7) & ~7L;
+    }
+}

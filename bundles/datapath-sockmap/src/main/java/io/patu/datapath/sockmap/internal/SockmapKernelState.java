@@ -1,0 +1,123 @@
+package io.patu.datapath.sockmap.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+import io.patu.kernel.bpf.AttachType;
+import io.patu.kernel.bpf.BpfLink;
+import io.patu.kernel.bpf.BpfMap;
+import io.patu.kernel.bpf.BpfObject;
+import io.patu.kernel.bpf.BpfProgram;
+import io.patu.kernel.bpf.Bpffs;
+
+/**
+ * The kernel objects of the sockmap datapath, pinned under one bpffs directory: the maps, the sockops
+ * program attached to a cgroup v2 through a pinned link, and the sk_msg program attached to the
+ * sockhash. Pinning lets an agent restart or a bundle update take the objects over without breaking
+ * connections that are already redirected.
+ */
+final class SockmapKernelState {
+    static final String OBJECT_RESOURCE = "/bpf/sockmap.bpf.o";
+    static final String SOCKOPS_LINK = "sockops_link";
+
+    final BpfMap localPods;
+    final BpfMap sockHash;
+    final BpfMap stats;
+    final BpfMap podStats;
+    private final BpfObject object;
+    private final BpfProgram skMsg;
+    private final BpfLink sockopsLink;
+    private final Path pinDir;
+
+    private SockmapKernelState(BpfObject object, BpfLink sockopsLink, Path pinDir) {
+        this.object = object;
+        this.sockopsLink = sockopsLink;
+        this.pinDir = pinDir;
+        this.localPods = object.map("local_pods");
+        this.sockHash = object.map("sock_hash");
+        this.stats = object.map("sockmap_stats");
+        this.podStats = object.map("pod_stats");
+        this.skMsg = object.program("patu_sk_msg");
+    }
+
+    /** Loads the object, takes over pinned maps if there are any, and attaches both programs. */
+    static SockmapKernelState attach(Path pinDir, Path cgroup) {
+        BpfObject object = BpfObject.open(readObject(), "patu_sockmap");
+        BpfLink link = null;
+        try {
+            Files.createDirectories(pinDir);
+            object.pinMapsUnder(pinDir);
+            object.load();
+            // The verdict program must be on the map before any socket enters it: sockets inserted
+            // earlier are never redirected.
+            object.program("patu_sk_msg").attachToMap(object.map("sock_hash"), AttachType.SK_MSG_VERDICT);
+            BpfProgram sockops = object.program("patu_sockops");
+            Path linkPin = pinDir.resolve(SOCKOPS_LINK);
+            Optional<BpfLink> pinned = BpfLink.openPinned(linkPin);
+            if (pinned.isPresent()) {
+                // A previous agent left its link: swap the program in place, with no gap in which
+                // new connections would miss the sockops hook.
+                link = pinned.get();
+                link.updateProgram(sockops);
+            } else {
+                link = sockops.attachCgroup(cgroup);
+                link.pin(linkPin);
+            }
+            return new SockmapKernelState(object, link, pinDir);
+        } catch (IOException e) {
+            object.close();
+            throw new UncheckedIOException("cannot create pin directory " + pinDir, e);
+        } catch (RuntimeException e) {
+            if (link != null) {
+                link.close();
+            }
+            object.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Removes exactly what {@link #attach} created: the cgroup link, the sk_msg attachment, the pins.
+     * Once the last reference to the sockhash is gone, the kernel takes every socket out of it and those
+     * connections continue through the plain TCP path.
+     */
+    void removeAll() {
+        try {
+            sockopsLink.detach();
+            sockopsLink.unpin();
+        } finally {
+            sockopsLink.close();
+            try {
+                skMsg.detachFromMap(sockHash, AttachType.SK_MSG_VERDICT);
+            } finally {
+                for (BpfMap map : object.maps()) {
+                    map.unpin();
+                }
+                object.close();
+                Bpffs.removePinDir(pinDir);
+            }
+        }
+    }
+
+    /** Lets go of the objects but leaves them pinned and attached, for the next agent to take over. */
+    void keepForRestart() {
+        sockopsLink.disconnect();
+        sockopsLink.close();
+        object.close();
+    }
+
+    private static byte[] readObject() {
+        try (InputStream in = SockmapKernelState.class.getResourceAsStream(OBJECT_RESOURCE)) {
+            if (in == null) {
+                throw new IllegalStateException(OBJECT_RESOURCE + " is missing from the bundle; the build did not embed bpf/");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package io.patu.ipam.internal;
+
+import java.math.BigInteger;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+
+/**
+ * An IP subnet in CIDR form. Addresses are handled as unsigned integers so that IPv4 and IPv6 share
+ * one piece of arithmetic.
+ */
+record Subnet(InetAddress network, int prefixLength) {
+
+    Subnet {
+        int bits = network.getAddress().length * 8;
+        if (prefixLength < 0 || prefixLength > bits) {
+            throw new IllegalArgumentException("prefix length /" + prefixLength + " is out of range");
+        }
+        if (!toNumber(network).equals(toNumber(network).and(mask(bits, prefixLength)))) {
+            throw new IllegalArgumentException(network.getHostAddress() + "/" + prefixLength
+                    + " has host bits set; did you mean " + toAddress(toNumber(network).and(mask(bits, prefixLength)), bits / 8).getHostAddress()
+                    + "/" + prefixLength + "?");
+        }
+    }
+
+    /** Parses "a.b.c.d/n" or "x::/n"; only literal addresses are accepted, never host names. */
+    static Subnet parse(String cidr) {
+        int slash = cidr.indexOf('/');
+        if (slash < 0) {
+            throw new IllegalArgumentException("'" + cidr + "' is not in CIDR form (address/prefix)");
+        }
+        InetAddress address = parseLiteral(cidr.substring(0, slash));
+        int prefix;
+        try {
+            prefix = Integer.parseInt(cidr.substring(slash + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + cidr + "' has no numeric prefix length");
+        }
+        return new Subnet(address, prefix);
+    }
+
+    /** Parses an IP literal without ever resolving a name. */
+    static InetAddress parseLiteral(String text) {
+        boolean looksLikeIp = text.matches("[0-9.]+") && text.chars().filter(c -> c == '.').count() == 3
+                || text.contains(":") && text.matches("[0-9a-fA-F:.]+");
+        if (!looksLikeIp) {
+            throw new IllegalArgumentException("'" + text + "' is not an IP address");
+        }
+        try {
+            return InetAddress.getByName(text);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("'" + text + "' is not an IP address");
+        }
+    }
+
+    boolean isIpv4() {
+        return network instanceof Inet4Address;
+    }
+
+    private int bits() {
+        return network.getAddress().length * 8;
+    }
+
+    /** The n-th address of the subnet (0 is the network address itself). */
+    InetAddress address(BigInteger offset) {
+        return toAddress(toNumber(network).add(offset), network.getAddress().length);
+    }
+
+    BigInteger offsetOf(InetAddress address) {
+        return toNumber(address).subtract(toNumber(network));
+    }
+
+    boolean contains(InetAddress address) {
+        if (address.getAddress().length != network.getAddress().length) {
+            return false;
+        }
+        return toNumber(address).and(mask(bits(), prefixLength)).equals(toNumber(network));
+    }
+
+    /** Number of addresses in the subnet, network and broadcast included. */
+    BigInteger size() {
+        return BigInteger.ONE.shiftLeft(bits() - prefixLength);
+    }
+
+    @Override
+    public String toString() {
+        return network.getHostAddress() + "/" + prefixLength;
+    }
+
+    private static BigInteger toNumber(InetAddress address) {
+        return new BigInteger(1, address.getAddress());
+    }
+
+    private static BigInteger mask(int bits, int prefix) {
+        BigInteger all = BigInteger.ONE.shiftLeft(bits).subtract(BigInteger.ONE);
+        BigInteger host = BigInteger.ONE.shiftLeft(bits - prefix).subtract(BigInteger.ONE);
+        return all.xor(host);
+    }
+
+    private static InetAddress toAddress(BigInteger value, int length) {
+        byte[] raw = value.toByteArray();
+        byte[] out = new byte[length];
+        int copy = Math.min(raw.length, length);
+        System.arraycopy(raw, raw.length - copy, out, length - copy, copy);
+        try {
+            return InetAddress.getByAddress(out);
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

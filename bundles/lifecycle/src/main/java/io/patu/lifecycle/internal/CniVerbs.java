@@ -1,0 +1,165 @@
+package io.patu.lifecycle.internal;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import io.patu.api.CniError;
+import io.patu.api.IpAllocator;
+import io.patu.api.PatuException;
+import io.patu.api.Pod;
+import io.patu.api.PodAddress;
+import io.patu.api.PodId;
+import io.patu.api.PodListener;
+import io.patu.kernel.NativeException;
+import io.patu.kernel.netns.NetNs;
+
+/**
+ * Carries out CNI verbs: validates, wires the plain path, records the pod, and tells the pod listeners.
+ * Callers serialise invocations (one thread), so the kernel, the registry and the listeners always see
+ * one consistent sequence of changes.
+ */
+final class CniVerbs {
+    private static final Logger LOG = Logger.getLogger(CniVerbs.class.getName());
+    /** Patu's own code for kernel operations that failed (the spec leaves 100+ to plugins). */
+    static final int KERNEL_FAILURE = 100;
+
+    private final PodPlumbing plumbing;
+    private final PodRegistry registry;
+    private final Supplier<IpAllocator> ipam;
+    private final Supplier<List<PodListener>> listeners;
+
+    CniVerbs(PodPlumbing plumbing, PodRegistry registry, Supplier<IpAllocator> ipam,
+             Supplier<List<PodListener>> listeners) {
+        this.plumbing = plumbing;
+        this.registry = registry;
+        this.ipam = ipam;
+        this.listeners = listeners;
+    }
+
+    /** The answer to a request the socket server refused before it was complete. */
+    static WireResponse rejected(RuntimeException e) {
+        if (e instanceof PatuException p) {
+            return failure(NetworkConfig.DEFAULT_VERSION, p.code(), p.getMessage(), p.details());
+        }
+        return failure(NetworkConfig.DEFAULT_VERSION, CniError.DECODE_FAILURE, "malformed request: " + e.getMessage(), null);
+    }
+
+    /** Answers one call of the CNI executable; never throws. */
+    WireResponse handle(byte[] requestBytes) {
+        String answerVersion = NetworkConfig.DEFAULT_VERSION;
+        try {
+            WireRequest wire = WireRequest.decode(requestBytes);
+            CniRequest request = CniRequest.from(wire);
+            answerVersion = request.config().answerVersion();
+            return switch (request.command()) {
+                case VERSION -> WireResponse.success(CniResults.versionResult(answerVersion));
+                case ADD -> add(request);
+                case DEL -> del(request);
+                case CHECK -> check(request);
+            };
+        } catch (PatuException e) {
+            return failure(answerVersion, e.code(), e.getMessage(), e.details());
+        } catch (NativeException e) {
+            LOG.log(Level.WARNING, "kernel operation failed", e);
+            return failure(answerVersion, KERNEL_FAILURE, "a kernel operation failed: " + e.getMessage(), null);
+        } catch (RuntimeException | IOException e) {
+            LOG.log(Level.SEVERE, "unexpected failure handling a CNI call", e);
+            return failure(answerVersion, CniError.IO_FAILURE, "the agent failed: " + e, null);
+        }
+    }
+
+    private WireResponse add(CniRequest request) throws IOException {
+        Path netns = request.netns().orElseThrow();
+        if (!NetNs.isNetworkNamespace(netns)) {
+            throw new PatuException(CniError.INVALID_ENVIRONMENT, "CNI_NETNS " + CniRequest.printable(netns.toString())
+                    + " is not a network namespace");
+        }
+        IpAllocator allocator = ipam.get();
+        if (allocator == null) {
+            throw new PatuException(CniError.NOT_AVAILABLE, "the ipam feature is not running, so no address can be given",
+                    "start the ipam bundle (or use a profile that has it)", null);
+        }
+        PodId id = request.podId();
+        Optional<Pod> previous = registry.get(id);
+        if (previous.isPresent()) {
+            // A repeated ADD rebuilds the attachment from scratch, keeping its lease.
+            notifyRemoved(previous.get());
+        }
+        boolean hadLease = allocator.lease(id).isPresent();
+        List<PodAddress> addresses = allocator.allocate(id);
+        PodPlumbing.Wired wired;
+        try {
+            wired = plumbing.wire(id, netns, addresses);
+        } catch (RuntimeException e) {
+            if (!hadLease) {
+                allocator.release(id);
+            }
+            throw e;
+        }
+        Pod pod = wired.pod();
+        try {
+            registry.put(pod);
+            for (PodListener listener : listeners.get()) {
+                listener.podAdded(pod);
+            }
+        } catch (RuntimeException | IOException e) {
+            notifyRemoved(pod);
+            registry.remove(id);
+            plumbing.unwire(id);
+            if (!hadLease) {
+                allocator.release(id);
+            }
+            throw e;
+        }
+        return WireResponse.success(CniResults.addResult(request.config().cniVersion(), pod, wired.hostVethMac()));
+    }
+
+    /** DEL must succeed whatever is left, so each step runs even if an earlier one found nothing. */
+    private WireResponse del(CniRequest request) throws IOException {
+        PodId id = request.podId();
+        registry.get(id).ifPresent(this::notifyRemoved);
+        plumbing.unwire(id);
+        IpAllocator allocator = ipam.get();
+        if (allocator != null) {
+            allocator.release(id);
+        } else if (registry.get(id).isPresent()) {
+            throw new PatuException(CniError.NOT_AVAILABLE, "the ipam feature is not running, so the address of "
+                    + id + " cannot be released", "start the ipam bundle and retry DEL", null);
+        }
+        registry.remove(id);
+        return WireResponse.success(new byte[0]);
+    }
+
+    private WireResponse check(CniRequest request) {
+        Pod pod = registry.get(request.podId()).orElseThrow(() -> new PatuException(CniError.UNKNOWN_CONTAINER,
+                "no pod " + request.podId() + " is known to this agent"));
+        if (!pod.netns().equals(request.netns().orElseThrow().toString())) {
+            throw new PatuException(CniError.UNKNOWN_CONTAINER, "pod " + pod.id() + " lives in " + pod.netns()
+                    + ", not in " + CniRequest.printable(request.netns().get().toString()));
+        }
+        String problem = plumbing.verify(pod);
+        if (problem != null) {
+            throw new PatuException(KERNEL_FAILURE, "pod " + pod.id() + " is not as it was set up: " + problem);
+        }
+        return WireResponse.success(new byte[0]);
+    }
+
+    private void notifyRemoved(Pod pod) {
+        for (PodListener listener : listeners.get()) {
+            try {
+                listener.podRemoved(pod);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "pod listener " + listener + " failed to remove " + pod.id(), e);
+            }
+        }
+    }
+
+    private static WireResponse failure(String version, int code, String message, String details) {
+        return new WireResponse(1, CniResults.error(version, code, message, details));
+    }
+}

@@ -1,0 +1,147 @@
+package io.patu.lifecycle.internal;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+import io.patu.api.IpAllocator;
+import io.patu.api.Pod;
+import io.patu.api.PodListener;
+
+/**
+ * The pod lifecycle: serves CNI calls on the agent socket, keeps the pod registry, and drives the
+ * whiteboard of {@link PodListener}s. A listener that appears later (a feature enabled at runtime) is
+ * replayed the pods that exist, on the same thread that serves CNI calls, so it never misses or
+ * doubles a change.
+ */
+@Component(service = {}, immediate = true, configurationPid = PodLifecycle.PID,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL)
+@Designate(ocd = PodLifecycle.Config.class)
+public final class PodLifecycle {
+    public static final String PID = "io.patu.lifecycle";
+    private static final Logger LOG = Logger.getLogger(PodLifecycle.class.getName());
+
+    @ObjectClassDefinition(name = "Patu lifecycle", description = "CNI service and the plain pod network")
+    public @interface Config {
+        @AttributeDefinition(description = "Linux bridge the pods are attached to")
+        String bridgeName() default "patu0";
+
+        @AttributeDefinition(description = "MTU of the pods' veth pairs")
+        int mtu() default 1500;
+
+        @AttributeDefinition(description = "Unix socket the CNI executable talks to (root only)")
+        String socketPath() default "/run/patu/patu.sock";
+
+        @AttributeDefinition(description = "Directory for persistent state; the pod registry goes to <stateDir>/pods.json")
+        String stateDir() default "/var/lib/patu";
+    }
+
+    private final List<PodListener> listeners = new CopyOnWriteArrayList<>();
+    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
+        Thread thread = new Thread(r, "patu-cni");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private final PodRegistry registry;
+    private final AgentSocketServer server;
+    private boolean activated;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile IpAllocator ipam;
+
+    @Activate
+    public PodLifecycle(Config config) throws IOException {
+        this.registry = new PodRegistry(Path.of(config.stateDir()));
+        CniVerbs verbs = new CniVerbs(new PodPlumbing(config.bridgeName(), config.mtu()), registry,
+                () -> ipam, () -> List.copyOf(listeners));
+        this.server = new AgentSocketServer(Path.of(config.socketPath()), verbs::handle, worker, CniVerbs::rejected);
+        try {
+            server.start();
+        } catch (IOException | RuntimeException e) {
+            worker.shutdownNow();
+            throw e;
+        }
+        LOG.info(() -> "Patu agent serving CNI on " + config.socketPath() + " with " + registry.all().size() + " pods");
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void addPodListener(PodListener listener) {
+        boolean replayNow;
+        synchronized (listeners) {
+            listeners.add(listener);
+            replayNow = activated;
+        }
+        // Replay on the CNI thread, so no ADD or DEL interleaves with it. Listeners bound during
+        // activation are replayed by replayAll instead.
+        if (replayNow) {
+            runOnWorker(() -> replay(listener));
+        }
+    }
+
+    void removePodListener(PodListener listener) {
+        listeners.remove(listener);
+    }
+
+    @Activate
+    void replayAll() {
+        // DS calls this after the constructor and the initial binds.
+        List<PodListener> bound;
+        synchronized (listeners) {
+            activated = true;
+            bound = List.copyOf(listeners);
+        }
+        for (PodListener listener : bound) {
+            runOnWorker(() -> replay(listener));
+        }
+    }
+
+    private void replay(PodListener listener) {
+        for (Pod pod : registry.all()) {
+            try {
+                listener.podAdded(pod);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "pod listener " + listener + " failed to take pod " + pod.id(), e);
+            }
+        }
+    }
+
+    private void runOnWorker(Runnable task) {
+        try {
+            worker.submit(task).get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.log(Level.WARNING, "replaying pods failed", e);
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        // Pods stay networked through the plain path; only the CNI service stops.
+        server.close();
+        worker.shutdown();
+        try {
+            worker.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/** The lifecycle bundle's implementation; nothing here is exported. */
+package io.patu.lifecycle.internal;

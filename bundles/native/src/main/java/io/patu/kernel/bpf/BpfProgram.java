@@ -1,0 +1,121 @@
+package io.patu.kernel.bpf;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import io.patu.kernel.NativeException;
+import io.patu.kernel.bpf.internal.LibBpf;
+import io.patu.kernel.internal.Downcalls;
+import io.patu.kernel.internal.Libc;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+
+/** A program of a {@link BpfObject}; valid until the object is closed. */
+public final class BpfProgram {
+    /** enum bpf_stats_type: BPF_STATS_RUN_TIME. */
+    private static final int BPF_STATS_RUN_TIME = 0;
+    // struct bpf_prog_info (linux/bpf.h, kernel 5.12+ layout): size and offset of run_cnt.
+    private static final int PROG_INFO_SIZE = 232;
+    private static final int PROG_INFO_RUN_CNT = 200;
+
+    private final BpfObject owner;
+    private final MemorySegment program;
+    private final String name;
+
+    BpfProgram(BpfObject owner, MemorySegment program, String name) {
+        this.owner = owner;
+        this.program = program;
+        this.name = name;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The program's descriptor; -1 until the object is loaded. */
+    public int fd() {
+        owner.ensureOpen();
+        return LibBpf.bpfProgramFd(program);
+    }
+
+    /**
+     * Attaches this program to the cgroup v2 directory {@code cgroupDir} through a BPF link (the
+     * attach type comes from the program's section, e.g. {@code sockops}). The attachment lasts as
+     * long as the link is open or pinned; see {@link BpfLink}.
+     */
+    public BpfLink attachCgroup(Path cgroupDir) {
+        owner.ensureOpen();
+        int cgroupFd = Libc.open(cgroupDir.toString(), Libc.O_RDONLY | Libc.O_DIRECTORY, 0);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment callState = Downcalls.callState(arena);
+            MemorySegment link = LibBpf.bpfProgramAttachCgroup(callState, program, cgroupFd);
+            if (link.equals(MemorySegment.NULL)) {
+                throw new NativeException("bpf_program__attach_cgroup(" + name + ")", Downcalls.errno(callState),
+                        cgroupDir.toString());
+            }
+            return new BpfLink(link);
+        } finally {
+            Libc.closeQuietly(cgroupFd);
+        }
+    }
+
+    /**
+     * Attaches this program to a sockmap/sockhash (bpf_prog_attach). This is the kernel's legacy
+     * attach: the attachment belongs to the map and lasts until {@link #detachFromMap} or until the
+     * map is freed, independent of this process.
+     */
+    public void attachToMap(BpfMap map, AttachType type) {
+        LibBpf.check(LibBpf.bpfProgAttach(fd(), map.fd(), type.kernelValue(), 0),
+                "bpf_prog_attach(" + type.label() + ")");
+    }
+
+    /** Undoes {@link #attachToMap} (bpf_prog_detach2). */
+    public void detachFromMap(BpfMap map, AttachType type) {
+        LibBpf.check(LibBpf.bpfProgDetach2(fd(), map.fd(), type.kernelValue()),
+                "bpf_prog_detach2(" + type.label() + ")");
+    }
+
+    /**
+     * How often the kernel ran this program. The kernel counts only while run statistics are
+     * enabled ({@link #enableRunStats()} or sysctl kernel.bpf_stats_enabled), so 0 proves nothing
+     * unless they were.
+     */
+    public long runCount() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment info = arena.allocate(PROG_INFO_SIZE, 8);
+            MemorySegment length = arena.allocateFrom(JAVA_INT, PROG_INFO_SIZE);
+            LibBpf.check(LibBpf.bpfObjGetInfoByFd(fd(), info, length), "bpf_obj_get_info_by_fd(" + name + ")");
+            return info.get(JAVA_LONG, PROG_INFO_RUN_CNT);
+        }
+    }
+
+    /**
+     * Enables run-time statistics of all BPF programs (bpf_enable_stats) until the returned handle
+     * is closed; they cost a little on every program run, so keep the window short.
+     */
+    public static AutoCloseable enableRunStats() {
+        int fd = LibBpf.check(LibBpf.bpfEnableStats(BPF_STATS_RUN_TIME), "bpf_enable_stats(run_time)");
+        return new AutoCloseable() {
+            private boolean closed;
+
+            @Override
+            public synchronized void close() {
+                if (!closed) {
+                    closed = true;
+                    Libc.closeQuietly(fd);
+                }
+            }
+        };
+    }
+
+    MemorySegment pointer() {
+        owner.ensureOpen();
+        return program;
+    }
+
+    @Override
+    public String toString() {
+        return "BpfProgram[" + name + "]";
+    }
+}
