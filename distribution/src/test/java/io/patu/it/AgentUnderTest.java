@@ -1,0 +1,264 @@
+package io.patu.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.patu.kernel.bpf.BpfMap;
+import io.patu.kernel.fs.CgroupV2;
+import io.patu.kernel.netlink.RtNetlink;
+import io.patu.kernel.testing.TestNames;
+
+/**
+ * The assembled agent (distribution/target/patu) run as a device would run it, {@code bin/patu run},
+ * with a configuration of its own: a unique socket, bridge, subnet, bpffs directory, state directory,
+ * and a cgroup v2 created for the test (never the root). Its Gogo shell is driven through stdin.
+ * Closing it stops the agent and removes every kernel object and file the test run made.
+ */
+final class AgentUnderTest implements AutoCloseable {
+    static final Path DIST = Path.of(System.getProperty("patu.dist", "target/patu"));
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    final String id = TestNames.unique("", 6);
+    final Path work;
+    final Path socket;
+    final Path stateDir;
+    final Path bpffsDir = Path.of("/sys/fs/bpf/patu-it-" + id);
+    final String bridge = "ptb" + id;
+    final String subnetPrefix;
+    final Path cgroup;
+    private final Process process;
+    private final List<String> output = new ArrayList<>();
+
+    AgentUnderTest() throws Exception {
+        work = Files.createTempDirectory("patu-it-" + id);
+        socket = work.resolve("patu.sock");
+        stateDir = work.resolve("state");
+        int third = Integer.parseInt(id.substring(0, 2), 16);
+        subnetPrefix = "10.203." + third + ".";
+        cgroup = CgroupV2.create(CgroupV2.ensureMounted(), "patu-it-" + id);
+        Path config = work.resolve("patu.json");
+        Files.write(config, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(Map.of(
+                "io.patu.lifecycle", Map.of("bridgeName", bridge, "socketPath", socket.toString(),
+                        "stateDir", stateDir.toString(), "mtu", 1500),
+                "io.patu.ipam", Map.of("subnet", subnetPrefix + "0/24", "stateDir", stateDir.toString()),
+                "io.patu.datapath.sockmap", Map.of("bpffsDir", bpffsDir.toString(), "cgroupPath", cgroup.toString()))));
+        process = new ProcessBuilder(DIST.resolve("bin/patu").toString(), "run", "--config", config.toString())
+                .redirectErrorStream(true).start();
+        Thread reader = new Thread(this::collectOutput, "agent-output-" + id);
+        reader.setDaemon(true);
+        reader.start();
+        await("the agent to answer on " + socket, 30, () -> cni(Map.of("CNI_COMMAND", "VERSION"),
+                "{\"cniVersion\":\"1.0.0\"}").exitCode() == 0);
+    }
+
+    private void collectOutput() {
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = in.readLine()) != null; ) {
+                synchronized (output) {
+                    output.add(line);
+                }
+            }
+        } catch (IOException e) {
+            // The agent is gone; what it printed so far stays available.
+        }
+    }
+
+    String output() {
+        synchronized (output) {
+            return String.join("\n", output);
+        }
+    }
+
+    record CniCall(int exitCode, String stdout) {
+        ObjectNode json() {
+            try {
+                return (ObjectNode) JSON.readTree(stdout);
+            } catch (IOException e) {
+                throw new AssertionError("CNI output is not JSON: " + stdout, e);
+            }
+        }
+    }
+
+    /** Executes the CNI plugin exactly as a runtime does: environment, config on stdin, exit code. */
+    CniCall cni(Map<String, String> environment, String stdin) {
+        return exec(DIST.resolve("cni/patu"), socket, environment, stdin.getBytes(StandardCharsets.UTF_8));
+    }
+
+    static CniCall exec(Path plugin, Path socket, Map<String, String> environment, byte[] stdin) {
+        try {
+            ProcessBuilder builder = new ProcessBuilder(plugin.toString());
+            builder.environment().keySet().removeIf(k -> k.startsWith("CNI_"));
+            builder.environment().putAll(environment);
+            builder.environment().put("PATU_SOCKET", socket.toString());
+            Process call = builder.redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            try (OutputStream in = call.getOutputStream()) {
+                in.write(stdin);
+            } catch (IOException e) {
+                // The plugin may stop reading a huge stdin early; its answer says why.
+            }
+            String out = new String(call.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!call.waitFor(60, TimeUnit.SECONDS)) {
+                call.destroyForcibly();
+                fail("the CNI plugin did not finish in 60 s");
+            }
+            return new CniCall(call.exitValue(), out);
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Sends one line to the agent's Gogo shell. */
+    void gogo(String command) throws IOException {
+        OutputStream stdin = process.getOutputStream();
+        stdin.write((command + "\n").getBytes(StandardCharsets.UTF_8));
+        stdin.flush();
+    }
+
+    /** The id Felix gave the bundle, read from the shell's {@code lb -s}. */
+    long bundleId(String symbolicName) throws Exception {
+        Pattern row = Pattern.compile("(\\d+)\\s*\\|[^|]*\\|[^|]*\\|\\s*" + Pattern.quote(symbolicName) + " \\(");
+        gogo("lb -s");
+        long[] found = {-1};
+        await("bundle " + symbolicName + " in 'lb -s'", 10, () -> {
+            Matcher matcher = row.matcher(output());
+            if (matcher.find()) {
+                found[0] = Long.parseLong(matcher.group(1));
+            }
+            return found[0] >= 0;
+        });
+        return found[0];
+    }
+
+    Path sockmapPins() {
+        return bpffsDir.resolve("sockmap");
+    }
+
+    /** The six global counters of the sockmap datapath, summed over CPUs, read from its pinned map. */
+    long[] sockmapCounters() {
+        try (BpfMap stats = BpfMap.openPinned(sockmapPins().resolve("sockmap_stats"))) {
+            byte[] perCpu = stats.lookup(new byte[4]).orElseThrow();
+            return sumPerCpu(perCpu, 6);
+        }
+    }
+
+    /** Keys of the local_pods map: the pod addresses socket redirection is enabled for. */
+    List<String> localPodKeys() {
+        try (BpfMap pods = BpfMap.openPinned(sockmapPins().resolve("local_pods"))) {
+            return pods.keys().stream().map(k -> HexFormat.of().formatHex(k)).sorted().toList();
+        }
+    }
+
+    static long[] sumPerCpu(byte[] perCpu, int fields) {
+        java.nio.ByteBuffer buffer = java.nio.ByteBuffer.wrap(perCpu).order(java.nio.ByteOrder.nativeOrder());
+        int stride = fields * 8;
+        long[] sums = new long[fields];
+        for (int cpu = 0; cpu < perCpu.length / stride; cpu++) {
+            for (int f = 0; f < fields; f++) {
+                sums[f] += buffer.getLong(cpu * stride + f * 8);
+            }
+        }
+        return sums;
+    }
+
+    static void await(String what, int seconds, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                fail("timed out after " + seconds + " s waiting for " + what);
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    /** Stops the agent as a service manager would (SIGTERM), waiting for it to exit. */
+    void stopAgent() throws InterruptedException {
+        if (process.isAlive()) {
+            process.destroy();
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor();
+            }
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        try {
+            stopAgent();
+        } finally {
+            // The agent keeps its pins on shutdown (for a restart); the test's purge removes them, which
+            // detaches the sockops link and frees the maps.
+            deleteTree(bpffsDir);
+            try (RtNetlink host = RtNetlink.open()) {
+                host.deleteLink(bridge);
+            }
+            if (Files.exists(cgroup)) {
+                CgroupV2.removeMovingProcessesTo(cgroup, cgroup.getParent());
+            }
+            deleteTree(work);
+        }
+    }
+
+    static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(path);
+            }
+        }
+    }
+
+    Optional<String> leftovers() throws IOException {
+        List<String> found = new ArrayList<>();
+        if (Files.exists(bpffsDir)) {
+            found.add("bpffs dir " + bpffsDir);
+        }
+        try (RtNetlink host = RtNetlink.open()) {
+            host.links().stream().filter(l -> l.name().equals(bridge) || l.name().startsWith("patu") && l.masterIndex() != 0
+                    && host.link(bridge).map(b -> b.index() == l.masterIndex()).orElse(false))
+                    .forEach(l -> found.add("link " + l.name()));
+        }
+        if (Files.exists(cgroup)) {
+            found.add("cgroup " + cgroup);
+        }
+        if (Files.exists(work)) {
+            found.add("dir " + work);
+        }
+        return found.isEmpty() ? Optional.empty() : Optional.of(String.join(", ", found));
+    }
+
+    static void assertExit(int expected, CniCall call) {
+        assertEquals(expected, call.exitCode(), "CNI exit code; stdout: " + call.stdout());
+    }
+}

@@ -1,0 +1,64 @@
+package io.patu.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * TCP between two pods with iperf3, both ends inside the pods' namespaces and inside the agent's test
+ * cgroup, where the sockops program sees their sockets.
+ */
+final class PodTraffic {
+    private PodTraffic() {
+    }
+
+    /** Sends {@code bytes} from client to server in writes of {@code writeSize}; returns the bytes received. */
+    static long send(AgentUnderTest agent, TestPod server, TestPod client, long bytes, String writeSize) throws Exception {
+        Process listener = inPod(agent, server, "iperf3", "-s", "-1", "-B", server.address.getHostAddress());
+        try {
+            AgentUnderTest.await("iperf3 to listen in " + server.name, 10, () -> listening(agent, server));
+            Process sender = inPod(agent, client, "iperf3", "-c", server.address.getHostAddress(), "-n",
+                    Long.toString(bytes), "-l", writeSize, "-J");
+            String report = new String(sender.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!sender.waitFor(120, TimeUnit.SECONDS)) {
+                sender.destroyForcibly();
+                fail("iperf3 client did not finish");
+            }
+            assertEquals(0, sender.exitValue(), "iperf3 client failed:\n" + report);
+            JsonNode end = AgentUnderTest.JSON.readTree(report).get("end");
+            return end.get("sum_sent").get("bytes").asLong();
+        } finally {
+            listener.destroy();
+            listener.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static boolean listening(AgentUnderTest agent, TestPod pod) {
+        try {
+            Process ss = new ProcessBuilder("ip", "netns", "exec", pod.name, "ss", "-ltnH", "sport = :5201")
+                    .redirectErrorStream(true).start();
+            String out = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            ss.waitFor(10, TimeUnit.SECONDS);
+            return out.contains("5201");
+        } catch (IOException | InterruptedException e) {
+            return false;
+        }
+    }
+
+    /** A command in the pod's namespace, started from inside the agent's test cgroup. */
+    static Process inPod(AgentUnderTest agent, TestPod pod, String... command) throws IOException {
+        // sh joins the cgroup first ($0), then becomes the command in the pod's namespace ($1).
+        List<String> line = new ArrayList<>(List.of("sh", "-c",
+                "echo $$ > \"$0/cgroup.procs\" && ns=\"$1\" && shift && exec ip netns exec \"$ns\" \"$@\"",
+                agent.cgroup.toString(), pod.name));
+        line.addAll(List.of(command));
+        return new ProcessBuilder(line).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    }
+}

@@ -1,0 +1,66 @@
+package io.patu.it;
+
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.patu.kernel.netlink.RtNetlink;
+import io.patu.kernel.netns.NetNs;
+
+/** A pod as a runtime makes one: a network namespace, then ADD through the CNI plugin; DEL on close. */
+final class TestPod implements AutoCloseable {
+    static final String CONFIG = "{\"cniVersion\":\"1.0.0\",\"name\":\"patu-it\",\"type\":\"patu\"}";
+
+    final AgentUnderTest agent;
+    final String name;
+    final String containerId;
+    final Path netns;
+    final ObjectNode result;
+    final InetAddress address;
+    final String hostVeth;
+
+    TestPod(AgentUnderTest agent, String name) throws Exception {
+        this.agent = agent;
+        this.name = "patu-it-" + agent.id + "-" + name;
+        this.containerId = "it-" + agent.id + "-" + name;
+        this.netns = NetNs.create(this.name);
+        try {
+            AgentUnderTest.CniCall add = agent.cni(env("ADD"), CONFIG);
+            AgentUnderTest.assertExit(0, add);
+            result = add.json();
+            String cidr = result.get("ips").get(0).get("address").asText();
+            address = InetAddress.ofLiteral(cidr.substring(0, cidr.indexOf('/')));
+            hostVeth = result.get("interfaces").get(0).get("name").asText();
+        } catch (Throwable e) {
+            NetNs.delete(this.name);
+            throw e;
+        }
+    }
+
+    Map<String, String> env(String command) {
+        return Map.of("CNI_COMMAND", command, "CNI_CONTAINERID", containerId, "CNI_NETNS", netns.toString(),
+                "CNI_IFNAME", "eth0", "CNI_PATH", "/usr/lib/cni");
+    }
+
+    AgentUnderTest.CniCall del() {
+        return agent.cni(env("DEL"), CONFIG);
+    }
+
+    /** Bytes the host side of the pod's veth carried, both directions: every packet of the plain path. */
+    long vethBytes() {
+        try (RtNetlink host = RtNetlink.open()) {
+            return host.link(hostVeth).map(l -> l.rxBytes() + l.txBytes()).orElse(0L);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            del();
+        } finally {
+            NetNs.delete(name);
+        }
+    }
+}
