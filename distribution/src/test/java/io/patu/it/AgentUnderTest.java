@@ -139,6 +139,15 @@ final class AgentUnderTest implements AutoCloseable {
         stdin.flush();
     }
 
+    /** Ends the shell's input, as a daemon started without a console sees it. */
+    void closeConsole() throws IOException {
+        process.getOutputStream().close();
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
     /** The id Felix gave the bundle, read from the shell's {@code lb -s}. */
     long bundleId(String symbolicName) throws Exception {
         Pattern row = Pattern.compile("(\\d+)\\s*\\|[^|]*\\|[^|]*\\|\\s*" + Pattern.quote(symbolicName) + " \\(");

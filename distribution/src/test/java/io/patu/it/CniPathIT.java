@@ -158,6 +158,16 @@ class CniPathIT {
     }
 
     @Test
+    void theAgentOutlivesTheEndOfItsConsoleInput() throws Exception {
+        agent.closeConsole();
+        AgentUnderTest.await("the shell to see the end of its input", 20,
+                () -> agent.output().contains("gosh: stopping shell"));
+        assertFalse(agent.output().contains("stopping shell and framework"), agent.output());
+        AgentUnderTest.assertExit(0, agent.cni(Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\":\"1.0.0\"}"));
+        assertTrue(agent.isAlive());
+    }
+
+    @Test
     void unreachableAgentIsErrorElevenFromThePluginItself() throws Exception {
         AgentUnderTest.CniCall call = AgentUnderTest.exec(AgentUnderTest.DIST.resolve("cni/patu"),
                 agent.work.resolve("nobody-listens.sock"), Map.of("CNI_COMMAND", "VERSION"), new byte[0]);
