@@ -8,6 +8,7 @@ import java.util.regex.Pattern;
 import io.patu.api.CniError;
 import io.patu.api.PatuException;
 import io.patu.api.PodId;
+import io.patu.kernel.netlink.InterfaceNames;
 
 /**
  * A validated CNI invocation: the environment the runtime set, checked against the rules of the CNI

@@ -29,7 +29,7 @@ final class PodPlumbing {
 
     /** Wires a pod; on failure removes what it created and rethrows. Returns the pod and its host veth MAC. */
     Wired wire(PodId id, Path netns, List<PodAddress> addresses) {
-        String hostVeth = InterfaceNames.hostVeth(id);
+        String hostVeth = HostVethNames.of(id);
         try (RtNetlink host = RtNetlink.open()) {
             ensureBridge(host, addresses);
             // A leftover from an interrupted ADD of the same attachment would make the create fail.
@@ -68,7 +68,7 @@ final class PodPlumbing {
     /** Removes the pod's veth pair (deleting one end removes both). False if it was already gone. */
     boolean unwire(PodId id) {
         try (RtNetlink host = RtNetlink.open()) {
-            return host.deleteLink(InterfaceNames.hostVeth(id));
+            return host.deleteLink(HostVethNames.of(id));
         }
     }
 

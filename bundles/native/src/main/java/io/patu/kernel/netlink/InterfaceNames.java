@@ -3,31 +3,40 @@ package io.patu.kernel.netlink;
 import java.nio.charset.StandardCharsets;
 
 /** The kernel's rules for interface names (dev_valid_name), checked before anything is sent. */
-final class InterfaceNames {
+public final class InterfaceNames {
     /** IFNAMSIZ - 1: the name and its NUL must fit 16 bytes. */
-    static final int MAX_BYTES = 15;
+    public static final int MAX_BYTES = 15;
 
     private InterfaceNames() {
     }
 
-    static String requireValid(String name) {
+    /** What makes {@code name} unusable as an interface name, or null if it is valid. */
+    public static String problem(String name) {
         if (name == null || name.isEmpty()) {
-            throw new IllegalArgumentException("interface name must not be empty");
+            return "it is empty";
         }
         int bytes = name.getBytes(StandardCharsets.UTF_8).length;
         if (bytes > MAX_BYTES) {
-            throw new IllegalArgumentException(
-                    "interface name '" + name + "' is " + bytes + " bytes long; the kernel allows at most " + MAX_BYTES);
+            return "it is " + bytes + " bytes long; the kernel allows at most " + MAX_BYTES;
         }
         if (name.equals(".") || name.equals("..")) {
-            throw new IllegalArgumentException("interface name must not be '.' or '..'");
+            return "'.' and '..' are not interface names";
         }
         for (int i = 0; i < name.length(); i++) {
             char c = name.charAt(i);
-            if (c == '/' || c == ':' || c == 0 || Character.isWhitespace(c)) {
-                throw new IllegalArgumentException("interface name '" + name.replace("\0", "\\0")
-                        + "' contains a forbidden character (/, :, NUL or whitespace) at position " + i);
+            if (c == '/' || c == ':' || c < 0x20 || c == 0x7f || Character.isWhitespace(c)) {
+                return "it contains a forbidden character (/, :, whitespace or a control character) at position " + i;
             }
+        }
+        return null;
+    }
+
+    /** Returns {@code name} if valid, else throws IllegalArgumentException saying why. */
+    public static String requireValid(String name) {
+        String problem = problem(name);
+        if (problem != null) {
+            throw new IllegalArgumentException("interface name '" + String.valueOf(name).replace("\0", "\\0")
+                    + "' is invalid: " + problem);
         }
         return name;
     }

@@ -1,0 +1,21 @@
+package io.patu.lifecycle.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import org.junit.jupiter.api.Test;
+
+import io.patu.api.PodId;
+
+class HostVethNamesTest {
+    @Test
+    void hostVethIsStableShortAndDistinct() {
+        String name = HostVethNames.of(new PodId("abc", "eth0"));
+        assertEquals(name, HostVethNames.of(new PodId("abc", "eth0")));
+        assertEquals(14, name.length());
+        assertNull(io.patu.kernel.netlink.InterfaceNames.problem(name));
+        assertNotEquals(name, HostVethNames.of(new PodId("abc", "eth1")));
+        assertNotEquals(name, HostVethNames.of(new PodId("abd", "eth0")));
+    }
+}
