@@ -30,8 +30,12 @@ import io.patu.kernel.fs.Mounts;
  * Socket-layer redirection for TCP between two local pods. The agent decides which sockets take part:
  * a pod's addresses enter the {@code local_pods} map on ADD and leave it on DEL; the sockops program
  * only puts a connection into the sockhash when both of its ends are there.
+ *
+ * <p>Immediate: the feature's kernel objects exist while the bundle is active, whether or not anything
+ * uses its services yet.
  */
-@Component(service = {Datapath.class, PodListener.class}, property = Datapath.FEATURE + "=" + SockmapDatapath.FEATURE,
+@Component(service = {Datapath.class, PodListener.class}, immediate = true,
+        property = Datapath.FEATURE + "=" + SockmapDatapath.FEATURE,
         configurationPid = SockmapDatapath.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL)
 @Designate(ocd = SockmapDatapath.Config.class)
 public final class SockmapDatapath implements Datapath, PodListener {

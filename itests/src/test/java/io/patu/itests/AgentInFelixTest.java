@@ -1,0 +1,251 @@
+package io.patu.itests;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertTrue;
+import static org.ops4j.pax.exam.CoreOptions.bootDelegationPackages;
+import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
+import static org.ops4j.pax.exam.CoreOptions.junitBundles;
+import static org.ops4j.pax.exam.CoreOptions.mavenBundle;
+import static org.ops4j.pax.exam.CoreOptions.options;
+import static org.ops4j.pax.exam.cm.ConfigurationAdminOptions.newConfiguration;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.SequencedMap;
+import java.util.stream.Stream;
+
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.FrameworkUtil;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
+
+import io.patu.api.Datapath;
+import io.patu.api.IpAllocator;
+import io.patu.api.PodListener;
+
+/**
+ * The agent's real bundles in Felix, on the real kernel: services come and go with their bundles, and
+ * datapath-sockmap's kernel objects with them.
+ *
+ * <p>One framework for the class; each test starts from the Patu bundles just started ({@link #startAgent})
+ * and ends with them stopped and the host cleaned ({@link #stopAgentAndCleanHost}), so no test depends
+ * on another's order or leftovers.
+ */
+@RunWith(KernelPaxExam.class)
+@ExamReactorStrategy(PerClass.class)
+public class AgentInFelixTest {
+    private static final Duration TIMEOUT = Duration.ofSeconds(10);
+    private static final String SOCKMAP_FILTER = "(" + Datapath.FEATURE + "=sockmap)";
+    private static final List<String> SOCKMAP_PINS =
+            List.of("local_pods", "sock_hash", "sockmap_stats", "pod_stats", "sockops_link");
+    private static final String SOCK_OPS = "cgroup_sock_ops";
+
+    /** Stopped in this order: datapath-sockmap first and explicitly, see {@link #stopAgentAndCleanHost}. */
+    private static final List<String> AGENT_BUNDLES =
+            List.of("io.patu.datapath-sockmap", "io.patu.lifecycle", "io.patu.ipam", "io.patu.config");
+
+    private BundleContext context;
+    private KernelFixture fixture;
+
+    @Configuration
+    public Option[] agentAsDistributed() {
+        KernelFixture fixture = KernelFixture.create();
+        List<Option> options = new ArrayList<>(List.of(
+                bootDelegationPackages("sun.*", "com.sun.*", "jdk.internal.*"),
+                junitBundles(),
+                mavenBundle("org.hamcrest", "hamcrest").versionAsInProject(),
+                mavenBundle("org.awaitility", "awaitility").versionAsInProject(),
+
+                // Configuration Admin and the test's configurations start at level 1, the agent at the
+                // default level 3: no component ever activates on its defaults, which would attach to the
+                // cgroup v2 root and take over the pins of an agent running on this host.
+                mavenBundle("org.apache.felix", "org.apache.felix.configadmin").versionAsInProject().startLevel(1),
+                newConfiguration("io.patu.datapath.sockmap")
+                        .put("bpffsDir", fixture.bpffsDir.toString())
+                        .put("cgroupPath", fixture.cgroup.toString()).asOption(),
+                newConfiguration("io.patu.lifecycle")
+                        .put("bridgeName", fixture.bridgeName)
+                        .put("socketPath", fixture.socketPath().toString())
+                        .put("stateDir", fixture.lifecycleStateDir().toString()).asOption(),
+                newConfiguration(IpAllocator.PID)
+                        .put("subnet", "10.123.0.0/24")
+                        .put("stateDir", fixture.ipamStateDir().toString()).asOption(),
+
+                // The distribution's bundle/ directory, less the gogo shell.
+                mavenBundle("org.osgi", "org.osgi.util.function").versionAsInProject(),
+                mavenBundle("org.osgi", "org.osgi.util.promise").versionAsInProject(),
+                mavenBundle("org.osgi", "org.osgi.service.component").versionAsInProject(),
+                mavenBundle("org.apache.felix", "org.apache.felix.scr").versionAsInProject(),
+                mavenBundle("com.fasterxml.jackson.core", "jackson-annotations").versionAsInProject(),
+                mavenBundle("com.fasterxml.jackson.core", "jackson-core").versionAsInProject(),
+                mavenBundle("com.fasterxml.jackson.core", "jackson-databind").versionAsInProject(),
+                mavenBundle("io.patu", "api").versionAsInProject(),
+                mavenBundle("io.patu", "native").versionAsInProject(),
+                mavenBundle("io.patu", "config").versionAsInProject(),
+                mavenBundle("io.patu", "ipam").versionAsInProject(),
+                mavenBundle("io.patu", "datapath-sockmap").versionAsInProject(),
+                mavenBundle("io.patu", "lifecycle").versionAsInProject()));
+        // No patu.config property: the config bundle then leaves Configuration Admin to the test.
+        for (String[] property : fixture.frameworkProperties()) {
+            options.add(frameworkProperty(property[0]).value(property[1]));
+        }
+        return options(options.toArray(Option[]::new));
+    }
+
+    @Before
+    public void startAgent() throws Exception {
+        context = FrameworkUtil.getBundle(getClass()).getBundleContext();
+        fixture = KernelFixture.of(context);
+        // The previous test's cleanup removed them; at boot the driver had created them.
+        fixture.ensureCreated();
+        for (String name : AGENT_BUNDLES.reversed()) {
+            bundle(name).start();
+        }
+        await().atMost(TIMEOUT).untilAsserted(this::assertAgentRunning);
+    }
+
+    @After
+    public void stopAgentAndCleanHost() throws Exception {
+        if (fixture == null) {
+            return; // startAgent failed before it knew the fixture; the runner's last sweep removes it
+        }
+        try {
+            // datapath-sockmap keeps its pins and its cgroup link when the framework itself stops (so
+            // redirected connections survive an agent restart): it must be stopped on its own, while the
+            // framework runs, to remove them.
+            for (String name : AGENT_BUNDLES) {
+                bundle(name).stop();
+            }
+        } finally {
+            fixture.removeAll();
+        }
+    }
+
+    @Test
+    public void startedAgentRegistersItsServicesAndAttachesSockmapToTheConfiguredCgroup() throws Exception {
+        // assertAgentRunning passed in startAgent; here, that it runs on the test's configuration.
+        ServiceReference<Datapath> datapath = theOnly(Datapath.class, SOCKMAP_FILTER);
+        assertEquals(fixture.cgroup.toString(), datapath.getProperty("cgroupPath"));
+        assertEquals(fixture.bpffsDir.toString(), datapath.getProperty("bpffsDir"));
+        assertEquals(fixture.ipamStateDir().toString(), theOnly(IpAllocator.class, null).getProperty("stateDir"));
+        assertEquals(ComponentConfigurationDTO.ACTIVE, lifecycleState());
+        assertFalse("no pod, so no bridge", Files.exists(Path.of("/sys/class/net", fixture.bridgeName)));
+    }
+
+    @Test
+    public void stoppingDatapathBundleRemovesItsServicesAndKernelStateAndStartingRestoresThem() throws Exception {
+        Bundle datapath = bundle("io.patu.datapath-sockmap");
+        for (int round = 1; round <= 2; round++) {
+            datapath.stop();
+            await().atMost(TIMEOUT).untilAsserted(() -> {
+                assertEquals(0, services(Datapath.class, SOCKMAP_FILTER).size());
+                assertEquals(0, services(PodListener.class, null).size());
+                assertFalse("pin dir removed", Files.exists(fixture.sockmapPinDir()));
+                assertEquals("nothing attached to the cgroup", List.of(), fixture.cgroupAttachTypes());
+            });
+            assertLifecycleServing(); // the plain path does not depend on the feature
+
+            datapath.start();
+            await().atMost(TIMEOUT).untilAsserted(this::assertSockmapAttached);
+        }
+    }
+
+    @Test
+    public void stoppingIpamRemovesTheAllocatorWhileLifecycleKeepsServing() throws Exception {
+        Bundle ipam = bundle("io.patu.ipam");
+        ipam.stop();
+        await().atMost(TIMEOUT).untilAsserted(() -> assertEquals(0, services(IpAllocator.class, null).size()));
+        assertLifecycleServing();
+
+        ipam.start();
+        await().atMost(TIMEOUT).untilAsserted(() -> assertEquals(1, services(IpAllocator.class, null).size()));
+        assertLifecycleServing();
+    }
+
+    @Test
+    public void datapathCountersReportTheSixSockmapCounters() throws Exception {
+        ServiceReference<Datapath> reference = theOnly(Datapath.class, SOCKMAP_FILTER);
+        Datapath datapath = context.getService(reference);
+        try {
+            SequencedMap<String, Long> counters = datapath.counters();
+            assertEquals(List.of("msgs_redirected", "bytes_redirected", "msgs_passed", "bytes_passed",
+                    "sockets_added", "sockets_add_failed"), List.copyOf(counters.keySet()));
+            counters.forEach((name, value) -> assertTrue(name + " = " + value, value >= 0));
+        } finally {
+            context.ungetService(reference);
+        }
+    }
+
+    private void assertAgentRunning() throws Exception {
+        assertEquals(1, services(IpAllocator.class, null).size());
+        assertLifecycleServing();
+        assertSockmapAttached();
+    }
+
+    /** The Datapath and PodListener services, and their kernel objects seen through bpffs and bpftool. */
+    private void assertSockmapAttached() throws Exception {
+        assertEquals(1, services(Datapath.class, SOCKMAP_FILTER).size());
+        assertEquals(1, services(PodListener.class, null).size());
+        try (Stream<Path> pins = Files.list(fixture.sockmapPinDir())) {
+            assertEquals(SOCKMAP_PINS.stream().sorted().toList(),
+                    pins.map(pin -> pin.getFileName().toString()).sorted().toList());
+        }
+        assertEquals(List.of(SOCK_OPS), fixture.cgroupAttachTypes());
+    }
+
+    /** The lifecycle component has no service: its root-only socket shows it is active. */
+    private void assertLifecycleServing() throws Exception {
+        Path socket = fixture.socketPath();
+        assertTrue(socket + " exists", Files.exists(socket));
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));
+    }
+
+    private int lifecycleState() {
+        ServiceReference<ServiceComponentRuntime> reference = context.getServiceReference(ServiceComponentRuntime.class);
+        ServiceComponentRuntime scr = context.getService(reference);
+        try {
+            var description = scr.getComponentDescriptionDTO(bundle("io.patu.lifecycle"),
+                    "io.patu.lifecycle.internal.PodLifecycle");
+            assertNotNull("lifecycle component", description);
+            Collection<ComponentConfigurationDTO> configurations = scr.getComponentConfigurationDTOs(description);
+            assertEquals(1, configurations.size());
+            return configurations.iterator().next().state;
+        } finally {
+            context.ungetService(reference);
+        }
+    }
+
+    private <S> Collection<ServiceReference<S>> services(Class<S> type, String filter) throws Exception {
+        return context.getServiceReferences(type, filter);
+    }
+
+    private <S> ServiceReference<S> theOnly(Class<S> type, String filter) throws Exception {
+        Collection<ServiceReference<S>> references = services(type, filter);
+        assertEquals(type.getSimpleName() + " services", 1, references.size());
+        return references.iterator().next();
+    }
+
+    private Bundle bundle(String symbolicName) {
+        return Arrays.stream(context.getBundles()).filter(b -> b.getSymbolicName().equals(symbolicName))
+                .findFirst().orElseThrow(() -> new AssertionError(symbolicName + " is not installed"));
+    }
+}
