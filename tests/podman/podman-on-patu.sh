@@ -1,0 +1,322 @@
+#!/usr/bin/env bash
+# podman-on-patu.sh: two podman containers on a Patu CNI network talk TCP; the sk_msg redirect counters
+# must carry the payload and the containers' veths must not.
+#
+# Run as root on Debian 12 after the build (mvn -B -q install -DskipTests):
+#     sudo tests/podman/podman-on-patu.sh
+# Environment: PATU_DIST   the assembled agent (default: <repo>/distribution/target/patu)
+#              PATU_SUBNET a free /24 for the test pods (default: the first free 10.78.N.0/24, N = 200..250)
+#
+# Everything is private to this run: podman reads its own containers.conf (CONTAINERS_CONF) and
+# storage.conf (CONTAINERS_STORAGE_CONF) under a temporary directory, the agent has its own socket, bridge,
+# subnet, state and bpffs directories, and the containers live under their own cgroup. All of it is
+# removed on exit and checked to be gone. Exit status 0 only if the test passed and nothing was left.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)
+DIST=${PATU_DIST:-$REPO/distribution/target/patu}
+IMAGE=localhost/patu-busybox:1
+PORT=5000
+BLOCK=65536
+BLOCKS=512                      # 32 MiB
+PAYLOAD=$((BLOCK * BLOCKS))
+PACKAGES=(podman runc containernetworking-plugins busybox-static jq bpftool iproute2 util-linux)
+
+ID=$$
+NET=patu-e2e-$ID                # podman network, CNI conflist name, container name prefix
+BRIDGE=patue2e$ID               # at most 15 characters
+CG=patu-podman-e2e-$ID          # cgroup (v2 under /sys/fs/cgroup/unified, and v1 where runc puts it)
+CG2=/sys/fs/cgroup/unified/$CG
+BPFFS=/sys/fs/bpf/patu-podman-e2e-$ID
+STARTED=$(date +%s%N)
+
+log() { echo "podman-on-patu: $*"; }
+fail() { echo "podman-on-patu: FAIL: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || fail "run as root (it creates a bridge, cgroups and loads eBPF programs)"
+
+# --- Debian packages: install only what is missing -----------------------------------------------------
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# --- the assembled agent -------------------------------------------------------------------------------
+if [ ! -x "$DIST/bin/patu" ] || [ ! -x "$DIST/cni/patu" ]; then
+    [ -n "${PATU_DIST:-}" ] && fail "PATU_DIST=$PATU_DIST holds no assembled agent (bin/patu, cni/patu)"
+    log "no build found, building: mvn -B -q install -DskipTests"
+    [ -d /usr/lib/jvm/temurin-25-jdk-amd64 ] && export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
+    (cd "$REPO" && mvn -B -q install -DskipTests) || fail "build failed"
+fi
+
+# --- state for clean-up --------------------------------------------------------------------------------
+TMP=""
+AGENT_PID=""
+MOUNTED_CG2=0
+MOUNTED_BPF=0
+VAR_LIB_CNI_EXISTED=0; [ -e /var/lib/cni ] && VAR_LIB_CNI_EXISTED=1
+declare -a VETHS=() NETNS=()
+# Global places podman or CNI could write to; compared before and after.
+global_snapshot() {
+    for d in /etc/cni/net.d /etc/containers /var/lib/containers /var/lib/containers/cache /run/containers \
+             /run/libpod; do
+        if [ -e "$d" ]; then echo "$d: $(ls -A "$d" | tr '\n' ' ')"; else echo "$d: absent"; fi
+    done
+    local bic=/var/lib/containers/cache/blob-info-cache-v1.boltdb
+    [ -e "$bic" ] && echo "$bic: $(stat -c %Y.%s "$bic")"
+    return 0
+}
+GLOBAL_BEFORE=$(global_snapshot)
+
+# podman on the private configuration only, never the machine's.
+pm() { CONTAINERS_CONF=$TMP/containers.conf CONTAINERS_STORAGE_CONF=$TMP/storage.conf podman "$@"; }
+
+cleanup() {
+    local rc=$? leftovers=() d i
+    set +e
+    trap - EXIT INT TERM
+    log "clean-up"
+    if [ -n "$TMP" ] && [ -e "$TMP/containers.conf" ] && [ -e "$TMP/storage.conf" ]; then
+        pm rm -f -t 0 -a >/dev/null 2>&1
+        [ -n "$(pm ps -a -q 2>/dev/null)" ] && leftovers+=("podman containers: $(pm ps -a --format '{{.Names}}')")
+    fi
+    if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
+        kill -TERM "$AGENT_PID"
+        for i in $(seq 200); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$AGENT_PID" 2>/dev/null && { leftovers+=("agent $AGENT_PID ignored SIGTERM, killed"); kill -KILL "$AGENT_PID"; }
+        wait "$AGENT_PID" 2>/dev/null
+    fi
+    [ -n "$TMP" ] && [ -e "$TMP/agent.json" ] && "$TMP/patu/bin/patu" purge --config "$TMP/agent.json" >/dev/null
+    # runc made $CG in every v1 hierarchy and in the v2 one (libpod-<id> below it; conmon's in v1 only).
+    for d in /sys/fs/cgroup/*/"$CG"; do
+        [ -d "$d" ] || continue
+        for i in $(seq 50); do find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; [ -d "$d" ] || break; sleep 0.1; done
+    done
+    # libcni caches each result under /var/lib/cni/results and drops it on DEL.
+    rm -f /var/lib/cni/results/"$NET"-* 2>/dev/null
+    if [ "$VAR_LIB_CNI_EXISTED" = 0 ] && [ -d /var/lib/cni ]; then
+        rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null
+    fi
+    if [ "$rc" != 0 ] && [ -n "$TMP" ] && [ -s "$TMP/agent.log" ]; then
+        cp "$TMP/agent.log" "/tmp/podman-on-patu-$ID-agent.log" && log "agent log kept: /tmp/podman-on-patu-$ID-agent.log"
+    fi
+    [ -n "$TMP" ] && rm -rf -- "$TMP"
+    [ "$MOUNTED_CG2" = 1 ] && umount /sys/fs/cgroup/unified
+    [ "$MOUNTED_BPF" = 1 ] && umount /sys/fs/bpf
+
+    # Verify nothing this run created is left.
+    [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null && leftovers+=("agent process $AGENT_PID")
+    ip link show "$BRIDGE" >/dev/null 2>&1 && leftovers+=("bridge $BRIDGE")
+    for i in "${VETHS[@]}"; do ip link show "$i" >/dev/null 2>&1 && leftovers+=("veth $i"); done
+    for i in "${NETNS[@]}"; do [ -e "$i" ] && leftovers+=("netns $i"); done
+    [ -e "$BPFFS" ] && leftovers+=("bpffs $BPFFS")
+    for d in /sys/fs/cgroup/*/"$CG"; do [ -e "$d" ] && leftovers+=("cgroup $d"); done
+    ls /var/lib/cni/results/"$NET"-* >/dev/null 2>&1 && leftovers+=("CNI cache /var/lib/cni/results/$NET-*")
+    [ -n "$TMP" ] && [ -e "$TMP" ] && leftovers+=("temp dir $TMP")
+    local after; after=$(global_snapshot)
+    [ "$after" = "$GLOBAL_BEFORE" ] || leftovers+=("global podman/CNI paths changed: $(diff <(echo "$GLOBAL_BEFORE") <(echo "$after") | grep '^[<>]' | tr '\n' ' ')")
+    if [ ${#leftovers[@]} -gt 0 ]; then
+        printf 'podman-on-patu: FAIL: left behind: %s\n' "${leftovers[@]}" >&2
+        rc=1
+    else
+        log "nothing left behind (containers, network config, agent, bridge, veths, netns, bpffs pins, cgroups, temp dir)"
+    fi
+    local ms=$(( ($(date +%s%N) - STARTED) / 1000000 ))
+    log "took $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s, exit status $rc"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- kernel mounts the agent and the test need ---------------------------------------------------------
+if ! mountpoint -q /sys/fs/bpf; then mount -t bpf bpf /sys/fs/bpf; MOUNTED_BPF=1; fi
+if ! mountpoint -q /sys/fs/cgroup/unified; then
+    if grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts; then
+        fail "cgroup v2 is mounted at /sys/fs/cgroup (unified mode); this script expects the hybrid layout of these machines"
+    fi
+    mkdir -p /sys/fs/cgroup/unified 2>/dev/null || true
+    mount -t cgroup2 none /sys/fs/cgroup/unified; MOUNTED_CG2=1
+fi
+[ "$(stat -f -c %T /sys/fs/cgroup/unified)" = cgroup2fs ] || fail "/sys/fs/cgroup/unified is not cgroup v2"
+
+TMP=$(mktemp -d /tmp/patu-podman-e2e.XXXXXX)
+# A private copy of the agent: a rebuild of distribution/target during the run cannot pull it away.
+cp -a "$DIST" "$TMP/patu"
+PATU="$TMP/patu/bin/patu"
+mkdir -p "$TMP"/{cni-bin,cni-conf,storage,run,podman-tmp,state,rootfs}
+
+# --- a free /24 ----------------------------------------------------------------------------------------
+subnet_free() { # nothing routed inside it or covering it, other than the default route
+    [ -z "$(ip -4 route show root "$1"; ip -4 route show match "$1" | grep -v '^default')" ]
+}
+if [ -n "${PATU_SUBNET:-}" ]; then
+    SUBNET=$PATU_SUBNET
+    subnet_free "$SUBNET" || fail "PATU_SUBNET=$SUBNET overlaps a route: $(ip -4 route show match "$SUBNET" | grep -v '^default')"
+else
+    SUBNET=""
+    for n in $(seq 200 250); do subnet_free "10.78.$n.0/24" && { SUBNET=10.78.$n.0/24; break; }; done
+    [ -n "$SUBNET" ] || fail "no free 10.78.N.0/24 (N = 200..250); set PATU_SUBNET"
+fi
+
+# --- the agent: its own socket, bridge, subnet, state, pins, and the test's cgroup ---------------------
+mkdir "$CG2"
+export PATU_SOCKET=$TMP/patu.sock
+jq --arg sock "$PATU_SOCKET" --arg bridge "$BRIDGE" --arg state "$TMP/state" --arg subnet "$SUBNET" \
+   --arg bpffs "$BPFFS" --arg cg "$CG2" '
+    ."io.patu.lifecycle" += {bridgeName: $bridge, socketPath: $sock, stateDir: $state}
+  | ."io.patu.ipam" += {subnet: $subnet, gateway: "", stateDir: $state}
+  | ."io.patu.datapath.sockmap" += {bpffsDir: $bpffs, cgroupPath: $cg}' \
+   "$TMP/patu/conf/patu.json" >"$TMP/agent.json"
+# 'patu run' in the background rather than 'patu start': start/stop keep one pid file, /run/patu/agent.pid,
+# for every agent, so a second agent would take over (and 'stop' would stop) whatever owns it.
+# Working directory $TMP: whatever the agent might write relative to it goes away with the temp dir.
+(cd "$TMP" && exec setsid "$PATU" run --config "$TMP/agent.json" </dev/null >"$TMP/agent.log" 2>&1) &
+AGENT_PID=$!
+agent_answers() { echo '{"cniVersion":"1.0.0"}' | CNI_COMMAND=VERSION "$TMP/patu/cni/patu" >/dev/null 2>&1; }
+for i in $(seq 300); do
+    agent_answers && break
+    kill -0 "$AGENT_PID" 2>/dev/null || { grep -v "^[[:space:]]*at " "$TMP/agent.log" | tail -n 25 >&2; fail "the agent exited during start-up"; }
+    [ "$i" -lt 300 ] || { grep -v "^[[:space:]]*at " "$TMP/agent.log" | tail -n 25 >&2; fail "the agent did not answer on $PATU_SOCKET within 30 s"; }
+    sleep 0.1
+done
+log "agent pid $AGENT_PID: socket $PATU_SOCKET, bridge $BRIDGE, subnet $SUBNET, pins $BPFFS, sockops on $CG2"
+
+"$PATU" install-cni --bin-dir "$TMP/cni-bin" --conf-dir "$TMP/cni-conf" --name "$NET" >/dev/null
+
+# --- private podman configuration ----------------------------------------------------------------------
+# PATU_SOCKET reaches the plugin two ways: podman passes its own environment to CNI plugins (ADD, and DEL
+# by 'podman rm'), and conmon_env_vars hands it to conmon, whose exit command ('podman container cleanup')
+# runs the DEL when a container stops by itself.
+cat >"$TMP/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+log_driver = "k8s-file"
+
+[network]
+network_backend = "cni"
+cni_plugin_dirs = ["$TMP/cni-bin", "/usr/lib/cni"]
+network_config_dir = "$TMP/cni-conf"
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "none"
+tmp_dir = "$TMP/podman-tmp"
+conmon_env_vars = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "PATU_SOCKET=$PATU_SOCKET"]
+EOF
+cat >"$TMP/storage.conf" <<EOF
+[storage]
+driver = "vfs"
+graphroot = "$TMP/storage"
+runroot = "$TMP/run"
+EOF
+export CONTAINERS_CONF=$TMP/containers.conf CONTAINERS_STORAGE_CONF=$TMP/storage.conf
+
+pm network exists "$NET" || fail "podman does not see network $NET (conflist in $TMP/cni-conf)"
+
+# --- the image: busybox-static in an empty root ---------------------------------------------------------
+if ! pm image exists "$IMAGE"; then
+    mkdir -p "$TMP/rootfs"/{bin,etc,proc,sys,dev,tmp,run}
+    cp /bin/busybox "$TMP/rootfs/bin/busybox"
+    for applet in sh nc dd wc sed cat sleep ip ls; do ln -s busybox "$TMP/rootfs/bin/$applet"; done
+    tar -C "$TMP/rootfs" -cf "$TMP/rootfs.tar" .
+    # podman 4.3's import writes its blob-info cache to /var/lib/containers/cache whatever the storage
+    # root; a tmpfs over that place, in a mount namespace of its own, keeps the machine untouched.
+    mp=/var/lib/containers/cache
+    while [ ! -d "$mp" ]; do mp=$(dirname "$mp"); done
+    unshare --mount --propagation private -- sh -c 'mount -t tmpfs -o size=16m,mode=0700 patu-e2e "$1" && shift && exec "$@"' \
+        _ "$mp" podman import -q --change 'CMD ["/bin/sh"]' "$TMP/rootfs.tar" "$IMAGE" >/dev/null \
+        || fail "podman import of the busybox rootfs failed"
+fi
+
+# --- container A: TCP server that counts what it receives ----------------------------------------------
+ctr_a=$NET-a
+ctr_b=$NET-b
+run_opts=(--network "$NET" --cgroup-parent "/$CG")
+# 'sleep |' keeps nc's stdin open: busybox nc stops at EOF on stdin. It ends when the client closes.
+pm run -d --name "$ctr_a" "${run_opts[@]}" "$IMAGE" \
+    sh -c "sleep 3600 | nc -l -p $PORT | wc -c | sed 's/^ */received=/'" >/dev/null \
+    || fail "podman run of container A failed"
+ip_of() { pm inspect "$1" | jq -r --arg n "$NET" '.[0].NetworkSettings.Networks[$n].IPAddress'; }
+netns_of() { pm inspect -f '{{.NetworkSettings.SandboxKey}}' "$1"; }
+host_veth_of() { # the host end of the container's eth0
+    local idx; idx=$(pm exec "$1" cat /sys/class/net/eth0/iflink)
+    ip -o link show | awk -F': ' -v i="$idx" '$1 == i { sub(/@.*/, "", $2); print $2 }'
+}
+veth_bytes() { echo $(( $(cat "/sys/class/net/$1/statistics/rx_bytes") + $(cat "/sys/class/net/$1/statistics/tx_bytes") )); }
+ip_a=$(ip_of "$ctr_a"); ns_a=$(netns_of "$ctr_a"); veth_a=$(host_veth_of "$ctr_a")
+NETNS+=("$ns_a"); VETHS+=("$veth_a")
+[[ "$ip_a" =~ ^[0-9.]+$ ]] || fail "container A got no address on $NET"
+for i in $(seq 100); do
+    nsenter --net="$ns_a" ss -Hltn "sport = :$PORT" | grep -q LISTEN && break
+    [ "$i" -lt 100 ] || fail "container A does not listen on $PORT"
+    sleep 0.1
+done
+
+# --- counters ------------------------------------------------------------------------------------------
+node_redirected() {
+    bpftool -j map dump pinned "$BPFFS/sockmap/sockmap_stats" | jq '[.. | objects | .bytes_redirected? // empty] | add // 0'
+}
+pod_redirected() { # bytes a pod sent through a redirect (pod_stats, keyed by ::ffff:a.b.c.d)
+    bpftool -j map dump pinned "$BPFFS/sockmap/pod_stats" | jq --arg ip "$1" '
+        ($ip | split(".") | map(tonumber)) as $a
+        | [.[] | select(.formatted.key.addr[12:16] == $a) | .formatted.values[].value.bytes_redirected] | add // 0'
+}
+redirected_before=$(node_redirected)
+
+# --- container B: client; stays up after sending so its pod_stats entry can be read ---------------------
+pm run -d --name "$ctr_b" "${run_opts[@]}" "$IMAGE" \
+    sh -c "sleep 0.5; dd if=/dev/zero bs=$BLOCK count=$BLOCKS 2>/dev/null | nc $ip_a $PORT; echo nc_exit=\$?; sleep 3600" >/dev/null \
+    || fail "podman run of container B failed"
+ip_b=$(ip_of "$ctr_b"); ns_b=$(netns_of "$ctr_b"); veth_b=$(host_veth_of "$ctr_b")
+NETNS+=("$ns_b"); VETHS+=("$veth_b")
+veth_a0=$(veth_bytes "$veth_a"); veth_b0=$(veth_bytes "$veth_b")   # before B sends (it waits 0.5 s)
+
+received=""; nc_exit=""
+for i in $(seq 600); do
+    received=$(pm logs "$ctr_a" 2>/dev/null | sed -n 's/^received=//p')
+    nc_exit=$(pm logs "$ctr_b" 2>/dev/null | sed -n 's/^nc_exit=//p')
+    [ -n "$received" ] && [ -n "$nc_exit" ] && break
+    [ "$i" -lt 600 ] || fail "no transfer within 60 s (server: '$received', client nc exit: '$nc_exit')"
+    sleep 0.1
+done
+redirected=$(( $(node_redirected) - redirected_before ))
+redirected_b=$(pod_redirected "$ip_b")
+veth_a1=$(( $(veth_bytes "$veth_a") - veth_a0 )); veth_b1=$(( $(veth_bytes "$veth_b") - veth_b0 ))
+
+# Where runc put the container processes (the 0:: line is the cgroup v2 one, where sockops looks).
+cg_a=$(sed -n 's/^0:://p' "/proc/$(pm inspect -f '{{.State.Pid}}' "$ctr_a")/cgroup")
+cg_b=$(sed -n 's/^0:://p' "/proc/$(pm inspect -f '{{.State.Pid}}' "$ctr_b")/cgroup")
+
+echo
+echo "== podman on Patu: report"
+printf '  %-34s %s\n' "container A (server)" "$ctr_a  $ip_a  host veth $veth_a  cgroup2 $cg_a"
+printf '  %-34s %s\n' "container B (client)" "$ctr_b  $ip_b  host veth $veth_b  cgroup2 $cg_b"
+printf '  %-34s %s\n' "bytes sent B -> A" "$PAYLOAD"
+printf '  %-34s %s\n' "bytes received by A" "${received:-?}  (client nc exit $nc_exit)"
+printf '  %-34s %s\n' "bytes_redirected (sockmap_stats)" "$redirected"
+printf '  %-34s %s\n' "bytes_redirected of B (pod_stats)" "$redirected_b"
+printf '  %-34s %s\n' "veth bytes A / B (rx+tx)" "$veth_a1 / $veth_b1"
+echo
+
+errors=()
+[ "$nc_exit" = 0 ] || errors+=("client nc exited with $nc_exit")
+[ "$received" = "$PAYLOAD" ] || errors+=("A received $received bytes, B sent $PAYLOAD")
+[ "$redirected" -ge "$PAYLOAD" ] || errors+=("bytes_redirected grew by $redirected < $PAYLOAD")
+[ "$redirected_b" -ge "$PAYLOAD" ] || errors+=("pod_stats of B shows $redirected_b < $PAYLOAD")
+for v in "$veth_a1" "$veth_b1"; do
+    [ "$v" -lt $((PAYLOAD / 100)) ] || errors+=("a veth carried $v bytes (>= 1% of the payload)")
+done
+case "$cg_a" in "/$CG/"*) ;; *) errors+=("container A is in cgroup2 '$cg_a', not below /$CG");; esac
+case "$cg_b" in "/$CG/"*) ;; *) errors+=("container B is in cgroup2 '$cg_b', not below /$CG");; esac
+if [ ${#errors[@]} -gt 0 ]; then
+    printf 'podman-on-patu: FAIL: %s\n' "${errors[@]}" >&2
+    exit 1
+fi
+log "OK: the payload went through sk_msg socket redirection, not through the veths"
