@@ -52,6 +52,14 @@ final class AgentUnderTest implements AutoCloseable {
     private final List<String> output = new ArrayList<>();
 
     AgentUnderTest() throws Exception {
+        this(null, null);
+    }
+
+    /**
+     * An agent of the given profile ({@code bin/patu run --profile NAME}; null: no option, the default), whose
+     * state directory holds {@code features.json} with the given content before it starts (null: none).
+     */
+    AgentUnderTest(String profile, String featuresJson) throws Exception {
         work = Files.createTempDirectory("patu-it-" + id);
         socket = work.resolve("patu.sock");
         stateDir = work.resolve("state");
@@ -64,8 +72,15 @@ final class AgentUnderTest implements AutoCloseable {
                         "stateDir", stateDir.toString(), "mtu", 1500),
                 "io.patu.ipam", Map.of("subnet", subnetPrefix + "0/24", "stateDir", stateDir.toString()),
                 "io.patu.datapath.sockmap", Map.of("bpffsDir", bpffsDir.toString(), "cgroupPath", cgroup.toString()))));
-        process = new ProcessBuilder(DIST.resolve("bin/patu").toString(), "run", "--config", config.toString())
-                .redirectErrorStream(true).start();
+        if (featuresJson != null) {
+            Files.createDirectories(stateDir);
+            Files.writeString(stateDir.resolve("features.json"), featuresJson);
+        }
+        List<String> command = new ArrayList<>(List.of(DIST.resolve("bin/patu").toString(), "run", "--config", config.toString()));
+        if (profile != null) {
+            command.addAll(List.of("--profile", profile));
+        }
+        process = new ProcessBuilder(command).redirectErrorStream(true).start();
         Thread reader = new Thread(this::collectOutput, "agent-output-" + id);
         reader.setDaemon(true);
         reader.start();
@@ -139,9 +154,35 @@ final class AgentUnderTest implements AutoCloseable {
         stdin.flush();
     }
 
+    /**
+     * The eBPF programs, maps and links the agent process holds open, by kind ("bpf-prog=2 bpf-map=4 ..."):
+     * what it leaks when a feature does not release everything it loaded.
+     */
+    String heldBpfObjects() throws IOException {
+        java.util.TreeMap<String, Integer> kinds = new java.util.TreeMap<>();
+        try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(process.pid()), "fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    String target = Files.readSymbolicLink(fd).toString();
+                    if (target.startsWith("anon_inode:bpf")) {
+                        kinds.merge(target.substring("anon_inode:".length()), 1, Integer::sum);
+                    }
+                } catch (IOException e) {
+                    // closed while listing
+                }
+            }
+        }
+        return kinds.toString();
+    }
+
     /** Ends the shell's input, as a daemon started without a console sees it. */
     void closeConsole() throws IOException {
         process.getOutputStream().close();
+    }
+
+    /** The agent's JVM: {@code bin/patu run} execs it, so it keeps the pid of the process started here. */
+    long pid() {
+        return process.pid();
     }
 
     boolean isAlive() {

@@ -1,0 +1,120 @@
+package io.patu.it;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+
+/**
+ * A TCP stream whose every byte is checked: the client sends a deterministic pattern, the server
+ * verifies it byte for byte and reports the first difference. iperf3 counts bytes but never looks at
+ * them; this proves that data is neither lost, duplicated nor reordered across datapath changes.
+ * Run as its own process (inside a pod's netns and the test cgroup):
+ * <ul>
+ * <li>{@code server ADDRESS PORT}: one connection; prints "LISTENING", then "OK <bytes>" or "CORRUPT ...";
+ * <li>{@code client ADDRESS PORT BYTES WRITE_SIZE}: sends one stream;
+ * <li>{@code serve-many ADDRESS PORT}: connections one after another, a verdict line for each;
+ * <li>{@code send-many ADDRESS PORT BYTES WRITE_SIZE}: new connections until its stdin ends, then prints
+ * "SENT <connections>"; "ERROR ..." and exit 3 on the first failure.
+ * </ul>
+ */
+public final class StreamCheck {
+    private StreamCheck() {
+    }
+
+    /** The pattern byte at a stream offset: position-dependent, so a lost or repeated chunk shows. */
+    static byte expected(long offset) {
+        long x = offset / 8 * 0x9E3779B97F4A7C15L;
+        return (byte) (x >>> (8 * (int) (offset % 8)));
+    }
+
+    public static void main(String[] args) throws Exception {
+        InetAddress address = InetAddress.ofLiteral(args[1]);
+        int port = Integer.parseInt(args[2]);
+        switch (args[0]) {
+            case "server" -> serve(address, port, 1);
+            case "serve-many" -> serve(address, port, Integer.MAX_VALUE);
+            case "client" -> {
+                send(address, port, Long.parseLong(args[3]), Integer.parseInt(args[4]));
+                System.out.println("SENT " + args[3]);
+            }
+            case "send-many" -> sendMany(address, port, Long.parseLong(args[3]), Integer.parseInt(args[4]));
+            default -> throw new IllegalArgumentException("unknown mode " + args[0]);
+        }
+    }
+
+    private static void serve(InetAddress address, int port, int connections) throws IOException {
+        try (ServerSocket server = new ServerSocket()) {
+            server.bind(new InetSocketAddress(address, port));
+            System.out.println("LISTENING");
+            System.out.flush();
+            for (int c = 0; c < connections; c++) {
+                try (Socket socket = server.accept()) {
+                    System.out.println(verify(socket.getInputStream()));
+                    System.out.flush();
+                }
+            }
+        }
+    }
+
+    private static String verify(InputStream in) {
+        byte[] buffer = new byte[256 * 1024];
+        long offset = 0;
+        try {
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                for (int i = 0; i < n; i++) {
+                    if (buffer[i] != expected(offset + i)) {
+                        return "CORRUPT at offset " + (offset + i);
+                    }
+                }
+                offset += n;
+            }
+            return "OK " + offset;
+        } catch (IOException e) {
+            return "ERROR after " + offset + " bytes: " + e;
+        }
+    }
+
+    private static void send(InetAddress address, int port, long bytes, int writeSize) throws IOException {
+        try (Socket socket = new Socket(address, port); OutputStream out = socket.getOutputStream()) {
+            byte[] chunk = new byte[writeSize];
+            for (long offset = 0; offset < bytes; offset += writeSize) {
+                int n = (int) Math.min(writeSize, bytes - offset);
+                for (int i = 0; i < n; i++) {
+                    chunk[i] = expected(offset + i);
+                }
+                out.write(chunk, 0, n);
+            }
+        }
+    }
+
+    private static void sendMany(InetAddress address, int port, long bytes, int writeSize) {
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread watcher = new Thread(() -> {
+            try {
+                while (System.in.read() >= 0) {
+                    // the test ends us by closing stdin
+                }
+            } catch (IOException e) {
+                // same as end of input
+            }
+            stop.set(true);
+        });
+        watcher.setDaemon(true);
+        watcher.start();
+        int connections = 0;
+        while (!stop.get()) {
+            try {
+                send(address, port, bytes, writeSize);
+                connections++;
+            } catch (IOException e) {
+                System.out.println("ERROR on connection " + connections + ": " + e);
+                System.exit(3);
+            }
+        }
+        System.out.println("SENT " + connections);
+    }
+}
