@@ -44,7 +44,8 @@ final class AgentUnderTest implements AutoCloseable {
     final Path work;
     final Path socket;
     final Path stateDir;
-    final Path bpffsDir = Path.of("/sys/fs/bpf/patu-it-" + id);
+    final Path bpffsDir;
+    private final boolean ownsBpffsDir;
     final String bridge = "ptb" + id;
     final String subnetPrefix;
     final Path cgroup;
@@ -52,7 +53,7 @@ final class AgentUnderTest implements AutoCloseable {
     private final List<String> output = new ArrayList<>();
 
     AgentUnderTest() throws Exception {
-        this(null, null);
+        this(null, null, null);
     }
 
     /**
@@ -60,6 +61,17 @@ final class AgentUnderTest implements AutoCloseable {
      * state directory holds {@code features.json} with the given content before it starts (null: none).
      */
     AgentUnderTest(String profile, String featuresJson) throws Exception {
+        this(profile, featuresJson, null);
+    }
+
+    /** An agent whose pins go to {@code sharedBpffsDir}, another agent's, instead of a directory of its own. */
+    AgentUnderTest(Path sharedBpffsDir) throws Exception {
+        this(null, null, sharedBpffsDir);
+    }
+
+    private AgentUnderTest(String profile, String featuresJson, Path sharedBpffsDir) throws Exception {
+        bpffsDir = sharedBpffsDir != null ? sharedBpffsDir : Path.of("/sys/fs/bpf/patu-it-" + id);
+        ownsBpffsDir = sharedBpffsDir == null;
         work = Files.createTempDirectory("patu-it-" + id);
         socket = work.resolve("patu.sock");
         stateDir = work.resolve("state");
@@ -267,7 +279,9 @@ final class AgentUnderTest implements AutoCloseable {
         } finally {
             // The agent keeps its pins on shutdown (for a restart); the test's purge removes them, which
             // detaches the sockops link and frees the maps.
-            deleteTree(bpffsDir);
+            if (ownsBpffsDir) {
+                deleteTree(bpffsDir);
+            }
             try (RtNetlink host = RtNetlink.open()) {
                 host.deleteLink(bridge);
             }
@@ -291,7 +305,7 @@ final class AgentUnderTest implements AutoCloseable {
 
     Optional<String> leftovers() throws IOException {
         List<String> found = new ArrayList<>();
-        if (Files.exists(bpffsDir)) {
+        if (ownsBpffsDir && Files.exists(bpffsDir)) {
             found.add("bpffs dir " + bpffsDir);
         }
         try (RtNetlink host = RtNetlink.open()) {

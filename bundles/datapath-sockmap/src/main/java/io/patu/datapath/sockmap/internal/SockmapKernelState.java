@@ -32,8 +32,10 @@ final class SockmapKernelState {
     private final BpfProgram skMsg;
     private final BpfLink sockopsLink;
     private final Path pinDir;
+    private final PinDirectoryLock ownership;
 
-    private SockmapKernelState(BpfObject object, BpfLink sockopsLink, Path pinDir) {
+    private SockmapKernelState(BpfObject object, BpfLink sockopsLink, Path pinDir, PinDirectoryLock ownership) {
+        this.ownership = ownership;
         this.object = object;
         this.sockopsLink = sockopsLink;
         this.pinDir = pinDir;
@@ -46,7 +48,14 @@ final class SockmapKernelState {
 
     /** Loads the object, takes over pinned maps if there are any, and attaches both programs. */
     static SockmapKernelState attach(Path pinDir, Path cgroup) {
-        BpfObject object = BpfObject.open(readObject(), "patu_sockmap");
+        PinDirectoryLock ownership = PinDirectoryLock.acquire(pinDir);
+        BpfObject object;
+        try {
+            object = BpfObject.open(readObject(), "patu_sockmap");
+        } catch (RuntimeException e) {
+            ownership.close();
+            throw e;
+        }
         BpfLink link = null;
         try {
             Files.createDirectories(pinDir);
@@ -67,15 +76,17 @@ final class SockmapKernelState {
                 link = sockops.attachCgroup(cgroup);
                 link.pin(linkPin);
             }
-            return new SockmapKernelState(object, link, pinDir);
+            return new SockmapKernelState(object, link, pinDir, ownership);
         } catch (IOException e) {
             object.close();
+            ownership.close();
             throw new UncheckedIOException("cannot create pin directory " + pinDir, e);
         } catch (RuntimeException e) {
             if (link != null) {
                 link.close();
             }
             object.close();
+            ownership.close();
             throw e;
         }
     }
@@ -99,6 +110,7 @@ final class SockmapKernelState {
                 }
                 object.close();
                 Bpffs.removePinDir(pinDir);
+                ownership.close();
             }
         }
     }
@@ -108,6 +120,7 @@ final class SockmapKernelState {
         sockopsLink.disconnect();
         sockopsLink.close();
         object.close();
+        ownership.close();
     }
 
     private static byte[] readObject() {
