@@ -18,7 +18,10 @@ import java.net.Socket;
  * <li>{@code client ADDRESS PORT BYTES WRITE_SIZE}: sends one stream;
  * <li>{@code serve-many ADDRESS PORT}: connections one after another, a verdict line for each;
  * <li>{@code send-many ADDRESS PORT BYTES WRITE_SIZE}: new connections until its stdin ends, then prints
- * "SENT <connections>"; "ERROR ..." and exit 3 on the first failure.
+ * "SENT <connections>"; "ERROR ..." and exit 3 on the first failure;
+ * <li>{@code serve-reply ADDRESS PORT} and {@code request ADDRESS PORT BYTES WRITE_SIZE}: the client sends,
+ * half-closes (shutdown SHUT_WR) and reads the server's verdict, which the server writes back once it has
+ * read the client's end of stream; the client prints "REPLY <verdict>".
  * </ul>
  */
 public final class StreamCheck {
@@ -42,6 +45,8 @@ public final class StreamCheck {
                 System.out.println("SENT " + args[3]);
             }
             case "send-many" -> sendMany(address, port, Long.parseLong(args[3]), Integer.parseInt(args[4]));
+            case "serve-reply" -> serveReply(address, port);
+            case "request" -> request(address, port, Long.parseLong(args[3]), Integer.parseInt(args[4]));
             default -> throw new IllegalArgumentException("unknown mode " + args[0]);
         }
     }
@@ -88,6 +93,37 @@ public final class StreamCheck {
                 }
                 out.write(chunk, 0, n);
             }
+        }
+    }
+
+    private static void serveReply(InetAddress address, int port) throws IOException {
+        try (ServerSocket server = new ServerSocket()) {
+            server.bind(new InetSocketAddress(address, port));
+            System.out.println("LISTENING");
+            System.out.flush();
+            try (Socket socket = server.accept()) {
+                String verdict = verify(socket.getInputStream());
+                socket.getOutputStream().write((verdict + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                System.out.println(verdict);
+            }
+        }
+    }
+
+    private static void request(InetAddress address, int port, long bytes, int writeSize) throws IOException {
+        try (Socket socket = new Socket(address, port)) {
+            OutputStream out = socket.getOutputStream();
+            byte[] chunk = new byte[writeSize];
+            for (long offset = 0; offset < bytes; offset += writeSize) {
+                int n = (int) Math.min(writeSize, bytes - offset);
+                for (int i = 0; i < n; i++) {
+                    chunk[i] = expected(offset + i);
+                }
+                out.write(chunk, 0, n);
+            }
+            socket.shutdownOutput();
+            socket.setSoTimeout(30_000);
+            String reply = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).strip();
+            System.out.println("REPLY " + reply);
         }
     }
 

@@ -1,0 +1,67 @@
+package io.patu.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import io.patu.kernel.testing.KernelTest;
+
+/**
+ * A half-closed redirected connection (the client's shutdown(SHUT_WR)) delivers everything the client
+ * sent and then the server's answer, and both sides see a clean end of stream.
+ */
+@KernelTest
+class HalfCloseIT {
+    private AgentUnderTest agent;
+
+    @BeforeEach
+    void startAgent() throws Exception {
+        agent = new AgentUnderTest();
+    }
+
+    @AfterEach
+    void removeEverything() throws Exception {
+        if (agent != null) {
+            agent.close();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1000, 65536})
+    void requestHalfCloseThenReply(int writeSize) throws Exception {
+        try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
+            long before = agent.sockmapCounters()[1];
+            long bytes = 10L << 20;
+            Process server = java(a, "serve-reply", a.address.getHostAddress(), "7300");
+            BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("LISTENING", serverOut.readLine());
+            Process client = java(b, "request", a.address.getHostAddress(), "7300", Long.toString(bytes), Integer.toString(writeSize));
+            String clientOut = new String(client.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            assertTrue(client.waitFor(60, TimeUnit.SECONDS));
+            assertEquals("OK " + bytes, serverOut.readLine(), "server saw the whole request");
+            assertEquals("REPLY OK " + bytes, clientOut, "client got the reply after its half-close");
+            assertTrue(agent.sockmapCounters()[1] - before >= bytes, "the request went through socket redirection");
+        }
+    }
+
+    private Process java(TestPod pod, String... args) throws java.io.IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String[] command = new String[args.length + 4];
+        command[0] = java;
+        command[1] = "-cp";
+        command[2] = System.getProperty("java.class.path");
+        command[3] = StreamCheck.class.getName();
+        System.arraycopy(args, 0, command, 4, args.length);
+        return PodTraffic.inPod(agent, pod, command);
+    }
+}
