@@ -17,6 +17,13 @@
  *             sockets close on a half-close).
  *   response: decimal exit status, "\n", then the payload for stdout until
  *             the agent closes.
+ *
+ * Shell mode, for operators: `patu --shell 'COMMAND LINE'` runs one Gogo
+ * command line in the agent (patu:status, lb, ...) and prints its output.
+ *   request:  "PATUSH1\0", then the length of the command line in decimal
+ *             and "\n", then the command line (UTF-8).
+ *   response: as above; the payload is the command's text output.
+ * Errors of this program itself go to stderr as text, with exit status 1.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,6 +52,7 @@
 extern char **environ;
 
 static const char *sock_path;
+static int shell_mode;
 static struct timeval timeout = { .tv_sec = DEFAULT_TIMEOUT_S };
 static char io_buf[64 * 1024];
 
@@ -113,13 +121,18 @@ static size_t json_escape(char *out, size_t cap, const char *s)
 }
 
 /* Print a CNI error object on stdout, which is where runtimes look for it,
- * and exit 1.  details = "<op> <socket path>: <reason><hint>". */
+ * and exit 1.  details = "<op> <socket path>: <reason><hint>".  In shell
+ * mode a person reads it: plain text on stderr. */
 static void fail(const char *msg, const char *op, const char *reason, const char *hint)
 {
 	char details[2048], esc[4096 * 2];
 	int n;
 
 	snprintf(details, sizeof(details), "%s %s: %s%s", op, sock_path, reason, hint);
+	if (shell_mode) {
+		fprintf(stderr, "patu: %s (%s)\n", msg, details);
+		exit(1);
+	}
 	json_escape(esc, sizeof(esc), details);
 	n = snprintf(io_buf, sizeof(io_buf),
 		     "{\"cniVersion\":\"1.0.0\",\"code\":%d,\"msg\":\"%s\",\"details\":\"%s\"}\n",
@@ -223,10 +236,21 @@ static void send_request(int fd)
 	free(stdin_buf);
 }
 
+static void send_shell_request(int fd, const char *line)
+{
+	char length[24];
+	size_t len = strlen(line);
+
+	send_bytes(fd, "PATUSH1", sizeof("PATUSH1"));	/* with its NUL */
+	send_bytes(fd, length, (size_t)snprintf(length, sizeof(length), "%zu\n", len));
+	send_bytes(fd, line, len);
+	send_flush(fd);
+}
+
 /*
  * The whole answer is read before anything is printed: if the agent dies or
  * stalls halfway, stdout carries one clean error instead of half a result.
- * Answers are CNI results, a few KiB.
+ * Answers are CNI results or a shell command's output, a few KiB.
  */
 static void relay_response(int fd)
 {
@@ -277,7 +301,7 @@ static void relay_response(int fd)
 	exit((int)status);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	const char *s;
@@ -288,6 +312,18 @@ int main(void)
 	for (i = 0; i <= 2; i++)
 		if (fcntl(i, F_GETFD) < 0 && open("/dev/null", O_RDWR) != i)
 			return 1;
+
+	/* Runtimes start a CNI plugin without arguments; only an operator
+	 * passes --shell. */
+	if (argc > 1 && strcmp(argv[1], "--shell") == 0) {
+		if (argc != 3) {
+			fprintf(stderr, "usage: %s --shell 'COMMAND LINE'   (e.g. 'patu:status', 'lb')\n"
+				"       %s                          (CNI plugin: CNI_* environment, config on stdin)\n",
+				argv[0], argv[0]);
+			return 2;
+		}
+		shell_mode = 1;
+	}
 
 	/* A dying agent must turn into an error answer, not a silent kill. */
 	signal(SIGPIPE, SIG_IGN);
@@ -319,7 +355,10 @@ int main(void)
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
 		fail("cannot reach the Patu agent", "connect", strerror(errno), START_HINT);
 
-	send_request(fd);
+	if (shell_mode)
+		send_shell_request(fd, argv[2]);
+	else
+		send_request(fd);
 	relay_response(fd);
 	return 0;
 }

@@ -5,6 +5,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
 import static org.ops4j.pax.exam.CoreOptions.bootDelegationPackages;
 import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
 import static org.ops4j.pax.exam.CoreOptions.junitBundles;
@@ -12,6 +13,13 @@ import static org.ops4j.pax.exam.CoreOptions.mavenBundle;
 import static org.ops4j.pax.exam.CoreOptions.options;
 import static org.ops4j.pax.exam.cm.ConfigurationAdminOptions.newConfiguration;
 
+import java.io.InputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -23,6 +31,8 @@ import java.util.List;
 import java.util.SequencedMap;
 import java.util.stream.Stream;
 
+import org.apache.felix.service.command.CommandProcessor;
+import org.apache.felix.service.command.CommandSession;
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
@@ -90,7 +100,10 @@ public class AgentInFelixTest {
                         .put("subnet", "10.123.0.0/24")
                         .put("stateDir", fixture.ipamStateDir().toString()).asOption(),
 
-                // The distribution's bundle/ directory, less the gogo shell.
+                // The distribution's bundle/ directory, less the gogo shell (the console): the runtime and
+                // Felix's commands are there, for the patu commands and the remote shell.
+                mavenBundle("org.apache.felix", "org.apache.felix.gogo.runtime").versionAsInProject(),
+                mavenBundle("org.apache.felix", "org.apache.felix.gogo.command").versionAsInProject(),
                 mavenBundle("org.osgi", "org.osgi.util.function").versionAsInProject(),
                 mavenBundle("org.osgi", "org.osgi.util.promise").versionAsInProject(),
                 mavenBundle("org.osgi", "org.osgi.service.component").versionAsInProject(),
@@ -192,6 +205,130 @@ public class AgentInFelixTest {
             counters.forEach((name, value) -> assertTrue(name + " = " + value, value >= 0));
         } finally {
             context.ungetService(reference);
+        }
+    }
+
+    @Test
+    public void patuCommandsAreRegisteredAndPrintTables() throws Exception {
+        await().atMost(TIMEOUT).untilAsserted(() -> assertEquals(
+                List.of("disable", "enable", "features", "leases", "pods", "stats", "status"), patuCommands()));
+
+        String status = gogo("patu:status");
+        assertTrue(status, status.contains("socket        " + fixture.socketPath()));
+        assertTrue(status, status.contains("pods          0"));
+        assertTrue(status, status.contains("ipam          present"));
+        assertTrue(status, status.contains("sockmap  io.patu.datapath-sockmap [" + bundle("io.patu.datapath-sockmap").getBundleId() + "]  active"));
+
+        assertEquals("FEATURE  BUNDLE", gogo("patu:features").lines().findFirst().orElseThrow().substring(0, 15));
+        assertEquals("no pods", gogo("patu:pods"));
+        assertEquals("no leases", gogo("patu:leases"));
+        String stats = gogo("patu:stats");
+        assertTrue(stats, stats.startsWith("ADDRESS  POD  MSGS_REDIRECTED  BYTES_REDIRECTED\ntotal"));
+        assertTrue(stats, stats.contains("sockets_added="));
+    }
+
+    @Test
+    public void disablingSockmapStopsItsBundleRemovesItsPinsAndIsRememberedUntilEnabled() throws Exception {
+        Bundle sockmap = bundle("io.patu.datapath-sockmap");
+        Path features = fixture.lifecycleStateDir().resolve("features.json");
+
+        String disabled = gogo("patu:disable sockmap");
+        assertTrue(disabled, disabled.startsWith("sockmap disabled"));
+        assertEquals(Bundle.RESOLVED, sockmap.getState());
+        assertFalse("pin dir removed", Files.exists(fixture.sockmapPinDir()));
+        assertEquals("nothing attached to the cgroup", List.of(), fixture.cgroupAttachTypes());
+        assertEquals("{\"disabled\":[\"sockmap\"]}", Files.readString(features).replaceAll("\\s", ""));
+        assertTrue(gogo("patu:features"), gogo("patu:features").contains("  disabled"));
+
+        // Started behind the feature manager's back, a disabled feature is stopped when lifecycle activates.
+        sockmap.start();
+        await().atMost(TIMEOUT).untilAsserted(this::assertSockmapAttached);
+        Bundle lifecycle = bundle("io.patu.lifecycle");
+        lifecycle.stop();
+        lifecycle.start();
+        assertEquals(Bundle.RESOLVED, sockmap.getState());
+        assertFalse("pin dir removed", Files.exists(fixture.sockmapPinDir()));
+
+        String enabled = gogo("patu:enable sockmap");
+        assertTrue(enabled, enabled.startsWith("sockmap enabled"));
+        await().atMost(TIMEOUT).untilAsserted(this::assertSockmapAttached);
+        assertEquals("{\"disabled\":[]}", Files.readString(features).replaceAll("\\s", ""));
+    }
+
+    @Test
+    public void unknownFeatureNamesAreRefusedWithTheKnownOnes() throws Exception {
+        try {
+            gogo("patu:disable xdp");
+            fail("an unknown feature was disabled");
+        } catch (IllegalArgumentException e) {
+            assertEquals("unknown feature 'xdp': the known features are ipam, sockmap", e.getMessage());
+        }
+        assertFalse(Files.exists(fixture.lifecycleStateDir().resolve("features.json")));
+    }
+
+    @Test
+    public void remoteShellOverTheAgentSocketRunsPatuAndFelixCommands() throws Exception {
+        await().atMost(TIMEOUT).untilAsserted(() -> assertTrue(patuCommands().contains("features")));
+        String features = overSocket(shellFrame("patu:features"));
+        assertTrue(features, features.startsWith("0\nFEATURE  BUNDLE"));
+        assertTrue(features, features.contains("ipam     io.patu.ipam ["));
+
+        String lb = overSocket(shellFrame("lb"));
+        assertTrue(lb, lb.startsWith("0\n"));
+        assertTrue(lb, lb.contains("Patu lifecycle"));
+
+        String failed = overSocket(shellFrame("patu:enable xdp"));
+        assertEquals("1\nunknown feature 'xdp': the known features are ipam, sockmap\n", failed);
+    }
+
+    @Test
+    public void badShellFramesGetAClearError() throws Exception {
+        String badLength = overSocket("PATUSH1\0abc\n".getBytes(StandardCharsets.US_ASCII));
+        assertTrue(badLength, badLength.startsWith("1\nbad shell request: malformed request: the length of the command line is not a number"));
+        String empty = overSocket(shellFrame(" "));
+        assertTrue(empty, empty.startsWith("1\nbad shell request: empty command line"));
+        // Neither frame type: answered as the CNI executable would understand it.
+        String http = overSocket("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        assertTrue(http, http.startsWith("1\n{") && http.contains("bad magic"));
+    }
+
+    /** Runs a command line in a Gogo session, as the console does; returns what the command returned. */
+    private String gogo(String commandLine) throws Exception {
+        ServiceReference<CommandProcessor> reference = context.getServiceReference(CommandProcessor.class);
+        CommandProcessor processor = context.getService(reference);
+        try (CommandSession session = processor.createSession(InputStream.nullInputStream(), System.out, System.err)) {
+            return String.valueOf(session.execute(commandLine));
+        } finally {
+            context.ungetService(reference);
+        }
+    }
+
+    private List<String> patuCommands() throws Exception {
+        List<String> functions = new ArrayList<>();
+        for (ServiceReference<?> reference : context.getAllServiceReferences(null, "(osgi.command.scope=patu)")) {
+            Object value = reference.getProperty("osgi.command.function");
+            functions.addAll(value instanceof String[] names ? List.of(names) : List.of(String.valueOf(value)));
+        }
+        return functions.stream().sorted().toList();
+    }
+
+    private static byte[] shellFrame(String commandLine) {
+        byte[] line = commandLine.getBytes(StandardCharsets.UTF_8);
+        byte[] head = ("PATUSH1\0" + line.length + "\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] frame = Arrays.copyOf(head, head.length + line.length);
+        System.arraycopy(line, 0, frame, head.length, line.length);
+        return frame;
+    }
+
+    /** Writes one frame to the agent socket and reads the answer until the agent closes. */
+    private String overSocket(byte[] frame) throws Exception {
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.connect(UnixDomainSocketAddress.of(fixture.socketPath()));
+            ByteBuffer out = ByteBuffer.wrap(frame);
+            while (out.hasRemaining()) {
+                channel.write(out);
+            }
+            return new String(Channels.newInputStream(channel).readAllBytes(), StandardCharsets.UTF_8);
         }
     }
 

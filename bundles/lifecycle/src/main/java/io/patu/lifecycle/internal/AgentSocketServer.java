@@ -8,11 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.Function;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -24,25 +23,20 @@ import io.vertx.core.net.SocketAddress;
 
 /**
  * The agent's root-only Unix socket, served by Vert.x: each connection carries one request, read until
- * its framing says it is complete, handed to a single worker thread, answered, closed. The event loop never
- * blocks; the worker is where kernel changes happen, one at a time.
+ * its framing says it is complete, handed to the executor of its {@link RequestRoute}, answered, closed.
+ * The event loop never blocks. The first route also answers requests that match no route.
  */
 final class AgentSocketServer implements AutoCloseable {
     private static final int IDLE_TIMEOUT_SECONDS = 30;
 
     private final Path socketPath;
-    private final Function<byte[], WireResponse> handler;
-    private final ExecutorService worker;
-    private final Function<RuntimeException, WireResponse> rejected;
+    private final List<RequestRoute> routes;
     private Vertx vertx;
     private NetServer server;
 
-    AgentSocketServer(Path socketPath, Function<byte[], WireResponse> handler, ExecutorService worker,
-                      Function<RuntimeException, WireResponse> rejected) {
+    AgentSocketServer(Path socketPath, List<RequestRoute> routes) {
         this.socketPath = socketPath;
-        this.handler = handler;
-        this.worker = worker;
-        this.rejected = rejected;
+        this.routes = List.copyOf(routes);
     }
 
     void start() throws IOException {
@@ -72,6 +66,7 @@ final class AgentSocketServer implements AutoCloseable {
 
     private void serve(NetSocket socket) {
         Buffer request = Buffer.buffer();
+        RequestRoute[] route = {null};
         boolean[] answered = {false};
         socket.handler(chunk -> {
             if (answered[0]) {
@@ -81,17 +76,22 @@ final class AgentSocketServer implements AutoCloseable {
             byte[] bytes = request.getBytes();
             int total;
             try {
-                total = WireRequest.totalLength(bytes, bytes.length);
+                if (route[0] == null && (route[0] = RequestRoute.select(routes, bytes)) == null) {
+                    return; // too short to tell the frame types apart
+                }
+                total = route[0].framing().totalLength(bytes, bytes.length);
             } catch (RuntimeException e) {
                 // Malformed or oversized: answer at once, without reading the rest.
                 answered[0] = true;
-                socket.end(Buffer.buffer(rejected.apply(e).encode()));
+                RequestRoute answering = route[0] != null ? route[0] : routes.getFirst();
+                socket.end(Buffer.buffer(answering.rejected().apply(e).encode()));
                 return;
             }
-            if (total != WireRequest.INCOMPLETE && bytes.length >= total) {
+            if (total != Frames.INCOMPLETE && bytes.length >= total) {
                 answered[0] = true;
                 byte[] complete = bytes.length == total ? bytes : Arrays.copyOf(bytes, total);
-                worker.execute(() -> socket.end(Buffer.buffer(handler.apply(complete).encode())));
+                RequestRoute chosen = route[0];
+                chosen.executor().execute(() -> socket.end(Buffer.buffer(chosen.handler().apply(complete).encode())));
             }
         });
     }

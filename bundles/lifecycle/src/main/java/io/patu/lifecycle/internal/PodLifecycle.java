@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -22,6 +23,7 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
+import io.patu.api.Commands;
 import io.patu.api.IpAllocator;
 import io.patu.api.Pod;
 import io.patu.api.PodListener;
@@ -31,9 +33,14 @@ import io.patu.api.PodListener;
  * whiteboard of {@link PodListener}s. A listener that appears later (a feature enabled at runtime) is
  * replayed the pods that exist, on the same thread that serves CNI calls, so it never misses or
  * doubles a change.
+ *
+ * <p>The same socket carries the remote shell ({@link RemoteShell}); the component's service is only
+ * its two commands, {@code patu:status} and {@code patu:pods}.
  */
-@Component(service = {}, immediate = true, configurationPid = PodLifecycle.PID,
-        configurationPolicy = ConfigurationPolicy.OPTIONAL)
+@Component(service = PodLifecycle.class, immediate = true, configurationPid = PodLifecycle.PID,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL,
+        property = {Commands.SCOPE_PROPERTY + "=" + Commands.SCOPE,
+            Commands.FUNCTION_PROPERTY + "=status", Commands.FUNCTION_PROPERTY + "=pods"})
 @Designate(ocd = PodLifecycle.Config.class)
 public final class PodLifecycle {
     public static final String PID = "io.patu.lifecycle";
@@ -55,32 +62,62 @@ public final class PodLifecycle {
     }
 
     private final List<PodListener> listeners = new CopyOnWriteArrayList<>();
-    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
-        Thread thread = new Thread(r, "patu-cni");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final ExecutorService worker = singleThread("patu-cni");
+    private final ExecutorService shellWorker = singleThread("patu-shell");
     private final PodRegistry registry;
     private final AgentSocketServer server;
+    private final Config config;
+    private final String version;
     private boolean activated;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     private volatile IpAllocator ipam;
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile ShellExecutor shell;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile FeatureManager features;
+
     @Activate
-    public PodLifecycle(Config config) throws IOException {
+    public PodLifecycle(Config config, BundleContext context) throws IOException {
+        this.config = config;
+        this.version = context.getBundle().getVersion().toString();
         this.registry = new PodRegistry(Path.of(config.stateDir()));
         CniVerbs verbs = new CniVerbs(new PodPlumbing(config.bridgeName(), config.mtu()), registry,
                 () -> ipam, () -> List.copyOf(listeners));
-        this.server = new AgentSocketServer(Path.of(config.socketPath()), verbs::handle, worker, CniVerbs::rejected);
+        // The CNI route comes first: it also answers requests that match no route, as CNI errors.
+        this.server = new AgentSocketServer(Path.of(config.socketPath()), List.of(
+                new RequestRoute(WireRequest.MAGIC, WireRequest::totalLength, verbs::handle, CniVerbs::rejected, worker),
+                RemoteShell.route(() -> shell, shellWorker)));
         try {
             server.start();
         } catch (IOException | RuntimeException e) {
             worker.shutdownNow();
+            shellWorker.shutdownNow();
             throw e;
         }
         LOG.info(() -> "Patu agent serving CNI on " + config.socketPath() + " with " + registry.all().size() + " pods");
+    }
+
+    /** {@code patu:status}: the agent at a glance. */
+    public String status() throws Exception {
+        FeatureManager manager = features;
+        return LifecycleTables.status(new LifecycleTables.AgentStatus(version, config.socketPath(), config.stateDir(),
+                registeredPods().size(), ipam != null, shell != null, manager == null ? null : manager.list()));
+    }
+
+    /** {@code patu:pods}: every pod this agent networked. */
+    public String pods() throws Exception {
+        return LifecycleTables.pods(registeredPods());
+    }
+
+    /** The registry is the CNI worker's: read it there, between two CNI calls. */
+    private List<Pod> registeredPods() throws Exception {
+        return worker.submit(registry::all).get(60, TimeUnit.SECONDS);
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
@@ -137,11 +174,21 @@ public final class PodLifecycle {
     void deactivate() {
         // Pods stay networked through the plain path; only the CNI service stops.
         server.close();
+        // Not awaited: the shell thread may be the one stopping this bundle.
+        shellWorker.shutdown();
         worker.shutdown();
         try {
             worker.awaitTermination(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    private static ExecutorService singleThread(String name) {
+        return Executors.newSingleThreadExecutor(r -> {
+            Thread thread = new Thread(r, name);
+            thread.setDaemon(true);
+            return thread;
+        });
     }
 }

@@ -12,8 +12,7 @@ import io.patu.api.PatuException;
  * One call of the CNI executable as it arrives on the agent socket. The framing is what cni/patu.c
  * writes: the magic "PATU1\0"; "NAME=VALUE\0" for each CNI_* environment variable; an empty entry ("\0")
  * ending them; the length of the plugin's stdin in ASCII decimal and "\n"; then exactly that many bytes.
- * NUL can appear in no environment string, so it needs no escaping. The length lets the agent answer
- * without the client half-closing its socket, which Vert.x sockets do not support.
+ * NUL can appear in no environment string, so it needs no escaping. See {@link Frames} for why a length.
  */
 record WireRequest(Map<String, String> environment, byte[] stdin) {
     static final byte[] MAGIC = "PATU1\0".getBytes(StandardCharsets.US_ASCII);
@@ -22,20 +21,16 @@ record WireRequest(Map<String, String> environment, byte[] stdin) {
     /** Bounds the environment part, so a client that never ends it cannot grow the agent's buffer. */
     static final int MAX_HEADER_BYTES = 64 << 10;
     private static final int MAX_ENV_ENTRIES = 64;
-    private static final int MAX_LENGTH_DIGITS = 10;
 
     /** A request not yet complete. */
-    static final int INCOMPLETE = -1;
+    static final int INCOMPLETE = Frames.INCOMPLETE;
 
     /**
      * How many bytes the request starting at {@code bytes[0]} has in total, once enough of it has arrived to
      * say; {@link #INCOMPLETE} before that. Fails as soon as the prefix cannot start a valid request.
      */
     static int totalLength(byte[] bytes, int available) {
-        int magic = Math.min(available, MAGIC.length);
-        if (!Arrays.equals(bytes, 0, magic, MAGIC, 0, magic)) {
-            throw notPatu();
-        }
+        Frames.requireMagic(MAGIC, bytes, available, WireRequest::notPatu);
         if (available < MAGIC.length) {
             return INCOMPLETE;
         }
@@ -46,33 +41,11 @@ record WireRequest(Map<String, String> environment, byte[] stdin) {
             }
             return INCOMPLETE;
         }
-        int newline = -1;
-        for (int i = envEnd; i < available && i <= envEnd + MAX_LENGTH_DIGITS; i++) {
-            if (bytes[i] == '\n') {
-                newline = i;
-                break;
-            }
-        }
-        if (newline < 0) {
-            if (available > envEnd + MAX_LENGTH_DIGITS) {
-                throw new PatuException(CniError.DECODE_FAILURE, "malformed request: no stdin length");
-            }
-            return INCOMPLETE;
-        }
-        long length = parseLength(bytes, envEnd, newline);
-        if (length > MAX_STDIN_BYTES) {
-            throw new PatuException(CniError.DECODE_FAILURE, "the network configuration on stdin is larger than "
-                    + MAX_STDIN_BYTES + " bytes");
-        }
-        return newline + 1 + (int) length;
+        return Frames.lengthPrefixedEnd(bytes, envEnd, available, MAX_STDIN_BYTES, "the network configuration on stdin");
     }
 
     static WireRequest decode(byte[] bytes) {
-        int total = totalLength(bytes, bytes.length);
-        if (total == INCOMPLETE || total != bytes.length) {
-            throw new PatuException(CniError.DECODE_FAILURE, "truncated or oversized request: " + bytes.length
-                    + " bytes where the framing announces " + (total == INCOMPLETE ? "more" : String.valueOf(total)));
-        }
+        Frames.requireComplete(bytes, totalLength(bytes, bytes.length));
         Map<String, String> environment = new LinkedHashMap<>();
         int position = MAGIC.length;
         while (bytes[position] != 0) {
@@ -91,11 +64,8 @@ record WireRequest(Map<String, String> environment, byte[] stdin) {
             environment.put(entry.substring(0, equals), entry.substring(equals + 1));
             position = end + 1;
         }
-        int newline = position + 1;
-        while (bytes[newline] != '\n') {
-            newline++;
-        }
-        return new WireRequest(Map.copyOf(environment), Arrays.copyOfRange(bytes, newline + 1, bytes.length));
+        return new WireRequest(Map.copyOf(environment),
+                Arrays.copyOfRange(bytes, Frames.payloadStart(bytes, position + 1), bytes.length));
     }
 
     /** Index just past the empty entry that ends the environment, or INCOMPLETE. */
@@ -114,20 +84,6 @@ record WireRequest(Map<String, String> environment, byte[] stdin) {
             position++;
         }
         return INCOMPLETE;
-    }
-
-    private static long parseLength(byte[] bytes, int from, int to) {
-        if (to == from) {
-            throw new PatuException(CniError.DECODE_FAILURE, "malformed request: empty stdin length");
-        }
-        long value = 0;
-        for (int i = from; i < to; i++) {
-            if (bytes[i] < '0' || bytes[i] > '9') {
-                throw new PatuException(CniError.DECODE_FAILURE, "malformed request: stdin length is not a number");
-            }
-            value = value * 10 + (bytes[i] - '0');
-        }
-        return value;
     }
 
     private static PatuException notPatu() {

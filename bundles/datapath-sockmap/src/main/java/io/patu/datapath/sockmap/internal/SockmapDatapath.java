@@ -1,8 +1,14 @@
 package io.patu.datapath.sockmap.internal;
 
+import java.net.InetAddress;
 import java.nio.file.Path;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.SequencedMap;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Logger;
 
 import org.osgi.framework.Bundle;
@@ -18,6 +24,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import io.patu.api.Datapath;
 import io.patu.api.Pod;
 import io.patu.api.PodAddress;
+import io.patu.api.PodId;
 import io.patu.api.PodListener;
 import io.patu.kernel.Errno;
 import io.patu.kernel.NativeException;
@@ -32,9 +39,9 @@ import io.patu.kernel.fs.Mounts;
  * only puts a connection into the sockhash when both of its ends are there.
  *
  * <p>Immediate: the feature's kernel objects exist while the bundle is active, whether or not anything
- * uses its services yet.
+ * uses its services yet. Registered under its own class too, for {@link SockmapCommands}.
  */
-@Component(service = {Datapath.class, PodListener.class}, immediate = true,
+@Component(service = {Datapath.class, PodListener.class, SockmapDatapath.class}, immediate = true,
         property = Datapath.FEATURE + "=" + SockmapDatapath.FEATURE,
         configurationPid = SockmapDatapath.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL)
 @Designate(ocd = SockmapDatapath.Config.class)
@@ -56,6 +63,12 @@ public final class SockmapDatapath implements Datapath, PodListener {
 
     private final SockmapKernelState kernel;
     private final int cpus = BpfMap.possibleCpus();
+    /** Which pod each address in local_pods belongs to, for the operator's view of the counters. */
+    private final Map<InetAddress, PodId> podsByAddress = new ConcurrentHashMap<>();
+
+    /** One pod address's counters, summed over CPUs; {@code pod} is null for an entry no known pod owns. */
+    record PodCounters(InetAddress address, PodId pod, long msgsRedirected, long bytesRedirected) {
+    }
 
     @Activate
     public SockmapDatapath(Config config) {
@@ -97,6 +110,7 @@ public final class SockmapDatapath implements Datapath, PodListener {
                     throw e;
                 }
             }
+            podsByAddress.put(address.address(), pod.id());
         }
     }
 
@@ -106,6 +120,7 @@ public final class SockmapDatapath implements Datapath, PodListener {
             byte[] key = SockmapLayouts.podKey(address.address());
             kernel.localPods.delete(key);
             kernel.podStats.delete(key);
+            podsByAddress.remove(address.address());
         }
     }
 
@@ -119,6 +134,20 @@ public final class SockmapDatapath implements Datapath, PodListener {
             counters.put(SockmapLayouts.SOCKMAP_COUNTERS.memberLayouts().get(i).name().orElseThrow(), sums[i]);
         }
         return counters;
+    }
+
+    /** Every pod_stats entry, in address order. */
+    List<PodCounters> podCounters() {
+        TreeMap<String, PodCounters> byKey = new TreeMap<>(); // a hash walk may repeat keys
+        for (byte[] key : kernel.podStats.keys()) {
+            kernel.podStats.lookup(key).ifPresent(perCpu -> {
+                long[] sums = SockmapLayouts.sumPerCpu(perCpu, SockmapLayouts.POD_COUNTERS, cpus);
+                InetAddress address = SockmapLayouts.addressOf(key);
+                byKey.put(HexFormat.of().formatHex(key),
+                        new PodCounters(address, podsByAddress.get(address), sums[0], sums[1]));
+            });
+        }
+        return List.copyOf(byKey.values());
     }
 
     private static long perCpuStride() {

@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.net.Inet4Address;
 import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.List;
 
 /**
@@ -63,6 +64,16 @@ final class SockmapLayouts {
             System.arraycopy(raw, 0, key, 0, 16);
         }
         return key;
+    }
+
+    /** The address a pod key holds: the inverse of {@link #podKey}. */
+    static InetAddress addressOf(byte[] key) {
+        try {
+            // getByAddress gives an Inet4Address for a v4-mapped address; nothing is resolved.
+            return InetAddress.getByAddress(key);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("a pod key has 16 bytes, not " + key.length, e);
+        }
     }
 
     static byte[] podValue(int ifIndex, int flags) {
