@@ -159,6 +159,27 @@ final class AgentUnderTest implements AutoCloseable {
         }
     }
 
+    /** Runs one command through {@code cni/patu --shell}, the remote shell on the agent socket. */
+    CniCall shell(String commandLine) {
+        try {
+            ProcessBuilder builder = new ProcessBuilder(DIST.resolve("cni/patu").toString(), "--shell", commandLine);
+            builder.environment().put("PATU_SOCKET", socket.toString());
+            Process call = builder.redirectErrorStream(true).start();
+            call.getOutputStream().close();
+            String out = new String(call.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!call.waitFor(60, TimeUnit.SECONDS)) {
+                call.destroyForcibly();
+                fail("patu --shell did not finish in 60 s");
+            }
+            return new CniCall(call.exitValue(), out);
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
     /** Sends one line to the agent's Gogo shell. */
     void gogo(String command) throws IOException {
         OutputStream stdin = process.getOutputStream();

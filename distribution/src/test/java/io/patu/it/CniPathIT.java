@@ -2,6 +2,7 @@ package io.patu.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -155,6 +156,27 @@ class CniPathIT {
             assertTrue(host.link(agent.bridge).isEmpty(), "no bridge or veth created");
         }
         assertFalse(Files.exists(agent.stateDir.resolve("ipam/leases.json")), "no lease written");
+    }
+
+    @Test
+    void withoutIpamAddFailsNamingItAndStatusSaysSo() throws Exception {
+        String status = "{\"cniVersion\":\"1.1.0\",\"name\":\"patu-it\",\"type\":\"patu\"}";
+        AgentUnderTest.assertExit(0, agent.cni(Map.of("CNI_COMMAND", "STATUS"), status));
+
+        AgentUnderTest.CniCall disabled = agent.shell("patu:disable ipam");
+        AgentUnderTest.assertExit(0, disabled);
+        AgentUnderTest.CniCall statusCall = agent.cni(Map.of("CNI_COMMAND", "STATUS"), status);
+        assertError(50, statusCall);
+        assertTrue(statusCall.json().get("msg").asText().contains("ipam"), statusCall.stdout());
+        // TestPod fails with the plugin's output when ADD does not exit 0.
+        AssertionError add = assertThrows(AssertionError.class, () -> new TestPod(agent, "x"));
+        assertTrue(add.getMessage().contains("\"code\":50") && add.getMessage().contains("ipam"), add.getMessage());
+
+        AgentUnderTest.assertExit(0, agent.shell("patu:enable ipam"));
+        AgentUnderTest.assertExit(0, agent.cni(Map.of("CNI_COMMAND", "STATUS"), status));
+        try (TestPod pod = new TestPod(agent, "y")) {
+            assertTrue(pod.address.getHostAddress().startsWith(agent.subnetPrefix));
+        }
     }
 
     @Test

@@ -25,6 +25,9 @@ public interface IpAllocator {
     /** The lease of one attachment, if it has one. */
     Optional<Lease> lease(PodId id);
 
+    /** How many more attachments could get an address now: zero means the next ADD would fail. */
+    long freeAddresses();
+
     /** Every lease currently held. */
     List<Lease> leases();
 

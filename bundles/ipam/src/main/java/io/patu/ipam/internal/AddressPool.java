@@ -53,6 +53,12 @@ final class AddressPool {
         return offset.signum() > 0 && !(subnet.isIpv4() && offset.equals(last));
     }
 
+    /** How many addresses the pool can hand out in all: the subnet less network, gateway and broadcast. */
+    BigInteger capacity() {
+        BigInteger reserved = BigInteger.valueOf(subnet.isIpv4() ? 3 : 2);
+        return subnet.size().subtract(reserved);
+    }
+
     /** The next free usable address after {@code last} (or from the start), wrapping around once. */
     Optional<InetAddress> next(InetAddress last, Set<InetAddress> taken) {
         BigInteger size = subnet.size();

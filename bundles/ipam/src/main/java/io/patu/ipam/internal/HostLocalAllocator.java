@@ -2,6 +2,7 @@ package io.patu.ipam.internal;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.math.BigInteger;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -116,6 +117,12 @@ public final class HostLocalAllocator implements IpAllocator {
     @Override
     public synchronized Optional<Lease> lease(PodId id) {
         return Optional.ofNullable(leases.get(id)).map(a -> new Lease(id, List.of(pool.toPodAddress(a))));
+    }
+
+    @Override
+    public synchronized long freeAddresses() {
+        BigInteger free = pool.capacity().subtract(BigInteger.valueOf(leases.size()));
+        return free.min(BigInteger.valueOf(Long.MAX_VALUE)).max(BigInteger.ZERO).longValue();
     }
 
     @Override

@@ -59,6 +59,18 @@ class HostLocalAllocatorTest {
     }
 
     @Test
+    void freeAddressesCountsDownToZero() {
+        HostLocalAllocator ipam = allocator("192.168.7.0/29");
+        assertEquals(5, ipam.freeAddresses());
+        for (int i = 0; i < 5; i++) {
+            ipam.allocate(new PodId("c" + i, "eth0"));
+        }
+        assertEquals(0, ipam.freeAddresses());
+        ipam.release(new PodId("c0", "eth0"));
+        assertEquals(1, ipam.freeAddresses());
+    }
+
+    @Test
     void allocateIsIdempotentPerAttachment() {
         HostLocalAllocator ipam = allocator("10.1.0.0/24");
         List<PodAddress> first = ipam.allocate(new PodId("c", "eth0"));

@@ -2,5 +2,5 @@ package io.patu.lifecycle.internal;
 
 /** The CNI verbs this agent implements. */
 enum CniCommand {
-    ADD, DEL, CHECK, VERSION
+    ADD, DEL, CHECK, VERSION, STATUS
 }

@@ -36,10 +36,18 @@ record CniRequest(CniCommand command, String containerId, String ifName, Optiona
             command = CniCommand.valueOf(verb);
         } catch (IllegalArgumentException e) {
             throw new PatuException(CniError.INVALID_ENVIRONMENT, "unknown CNI_COMMAND '" + printable(verb)
-                    + "': this plugin implements ADD, DEL, CHECK and VERSION");
+                    + "': this plugin implements ADD, DEL, CHECK, STATUS and VERSION");
         }
         NetworkConfig config = NetworkConfig.parse(wire.stdin(), command == CniCommand.VERSION);
         if (command == CniCommand.VERSION) {
+            return new CniRequest(command, "", "", Optional.empty(), config);
+        }
+        if (command == CniCommand.STATUS) {
+            // STATUS concerns the network, not a container: the spec sets no container variables for it.
+            if (config.cniVersion().equals("1.0.0")) {
+                throw new PatuException(CniError.INCOMPATIBLE_VERSION,
+                        "STATUS is a CNI 1.1.0 verb; the network configuration says cniVersion 1.0.0");
+            }
             return new CniRequest(command, "", "", Optional.empty(), config);
         }
         String containerId = require(env, "CNI_CONTAINERID");

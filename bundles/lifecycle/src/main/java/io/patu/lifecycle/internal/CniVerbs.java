@@ -61,6 +61,7 @@ final class CniVerbs {
                 case ADD -> add(request);
                 case DEL -> del(request);
                 case CHECK -> check(request);
+                case STATUS -> status();
             };
         } catch (PatuException e) {
             return failure(answerVersion, e.code(), e.getMessage(), e.details());
@@ -145,6 +146,20 @@ final class CniVerbs {
         String problem = plumbing.verify(pod);
         if (problem != null) {
             throw new PatuException(KERNEL_FAILURE, "pod " + pod.id() + " is not as it was set up: " + problem);
+        }
+        return WireResponse.success(new byte[0]);
+    }
+
+    /** STATUS succeeds only when an ADD could: the ipam feature runs and its pool has a free address. */
+    private WireResponse status() {
+        IpAllocator allocator = ipam.get();
+        if (allocator == null) {
+            throw new PatuException(CniError.NOT_AVAILABLE, "the ipam feature is not running, so no pod can be added",
+                    "patu:enable ipam (or use a profile that has it)", null);
+        }
+        if (allocator.freeAddresses() == 0) {
+            throw new PatuException(CniError.NOT_AVAILABLE, "the pod address pool is exhausted (" + allocator.leases().size()
+                    + " leases held)", "release pods or configure a larger subnet in " + IpAllocator.PID, null);
         }
         return WireResponse.success(new byte[0]);
     }

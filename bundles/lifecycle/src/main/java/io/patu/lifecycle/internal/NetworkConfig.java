@@ -19,7 +19,7 @@ import io.patu.api.PatuException;
  */
 record NetworkConfig(String cniVersion, String name, String type, JsonNode raw) {
     /** The versions this plugin speaks; results are shaped for the request's version. */
-    static final List<String> SUPPORTED_VERSIONS = List.of("1.0.0");
+    static final List<String> SUPPORTED_VERSIONS = List.of("1.0.0", "1.1.0");
     static final String DEFAULT_VERSION = "1.0.0";
 
     private static final Pattern NETWORK_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.\\-]*");

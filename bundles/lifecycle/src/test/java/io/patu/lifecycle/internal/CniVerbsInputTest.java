@@ -79,7 +79,7 @@ class CniVerbsInputTest {
         assertEquals(0, response.exitStatus());
         JsonNode json = NetworkConfig.JSON.readTree(response.stdout());
         assertEquals("1.0.0", json.get("cniVersion").asText());
-        assertEquals("1.0.0", json.get("supportedVersions").get(0).asText());
+        assertEquals("[\"1.0.0\",\"1.1.0\"]", json.get("supportedVersions").toString());
     }
 
     @Test
@@ -155,6 +155,20 @@ class CniVerbsInputTest {
         error(verbs.handle(frame(env, CONFIG)), CniError.INVALID_ENVIRONMENT);
         env.put("CNI_NETNS", "/proc/self/../../etc");
         error(verbs.handle(frame(env, CONFIG)), CniError.INVALID_ENVIRONMENT);
+    }
+
+    @Test
+    void statusWithoutIpamIsNotAvailable() throws Exception {
+        Map<String, String> env = Map.of("CNI_COMMAND", "STATUS");
+        JsonNode json = error(verbs.handle(frame(env, "{\"cniVersion\":\"1.1.0\",\"name\":\"net\",\"type\":\"patu\"}")),
+                CniError.NOT_AVAILABLE);
+        assertTrue(json.get("msg").asText().contains("ipam"), json.toString());
+        assertEquals("1.1.0", json.get("cniVersion").asText());
+    }
+
+    @Test
+    void statusNeedsVersionOneOneZero() throws Exception {
+        error(verbs.handle(frame(Map.of("CNI_COMMAND", "STATUS"), CONFIG)), CniError.INCOMPATIBLE_VERSION);
     }
 
     @Test
