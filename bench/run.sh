@@ -1,0 +1,660 @@
+#!/usr/bin/env bash
+# Patu benchmark: one command, three setups, same pods, same workloads.
+#
+#   reference   two netns pods on a bridge built by the reference CNI plugins
+#               (/usr/lib/cni/bridge + host-local)
+#   patu-plain  two pods created by Patu's CNI plugin, agent running, its
+#               datapath-sockmap bundle stopped: no socket redirection
+#   patu-accel  two pods created by Patu's CNI plugin, socket redirection on
+#
+# Workloads (client in pod b, server in pod a, both processes inside a cgroup v2
+# of the setup, which is the cgroup Patu's sockops program is attached to):
+#   iperf3, one TCP stream, write sizes 64 B, 1 KiB, 16 KiB, 128 KiB: throughput
+#   sockperf TCP ping-pong, 64 B and 1 KiB messages: latency p50 / p99
+#   CPU cost of both: busy CPU of the whole machine (/proc/stat) and CPU time
+#   of the pods' own processes (cgroup cpu.stat), per GB or per transaction.
+#
+# Every run is checked: reference and patu-plain must carry the payload over
+# the veths (and patu-plain must have no sockops program on its cgroup);
+# patu-accel must carry at least 90 % of it through sk_msg redirection
+# (bytes_redirected).  A figure from a run that failed its check is reported
+# as INVALID, never as a number.
+#
+# Usage: bench/run.sh [--reps N] [--full] [--secs S] [--help]   (as root)
+# Results: bench/results/<timestamp>/{results.md,results.csv,results.png,raw.csv,verify.csv}
+set -euo pipefail
+
+bench_dir=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+repo=$(cd "$bench_dir/.." && pwd)
+patu_home=$repo/distribution/target/patu
+ref_cni_dir=/usr/lib/cni
+cg_root=/sys/fs/cgroup/unified
+bpffs_root=/sys/fs/bpf
+
+reps=3
+full=0
+secs=""
+
+usage() {
+	cat >&2 <<EOF
+usage: $0 [--reps N] [--full] [--secs S]
+  --reps N   repetitions of every workload on every setup (default $reps); medians are reported
+  --full     longer runs (10 s per iperf3 and sockperf run instead of 4 s)
+  --secs S   seconds per measured run, overriding the mode (for a smoke test)
+Runs as root. Needs the Patu distribution built in $patu_home
+(cd $repo && JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 mvn -B -q install -DskipTests).
+Installs missing Debian packages: iperf3 sockperf jq bpftool gnuplot-nox containernetworking-plugins iproute2.
+EOF
+	exit 2
+}
+die() { echo "bench: error: $*" >&2; exit 1; }
+say() { printf '%s bench: %s\n' "$(date +%T)" "$*" >&2; }
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--reps) [ $# -ge 2 ] || usage; reps=$2; shift 2 ;;
+	--full) full=1; shift ;;
+	--secs) [ $# -ge 2 ] || usage; secs=$2; shift 2 ;;
+	-h|--help) usage ;;
+	*) echo "bench: unknown option '$1'" >&2; usage ;;
+	esac
+done
+[[ $reps =~ ^[1-9][0-9]*$ ]] || die "--reps needs a positive integer, got '$reps'"
+if [ "$full" = 1 ]; then iperf_secs=10; pp_secs=10; mode=full; else iperf_secs=4; pp_secs=4; mode=quick; fi
+if [ -n "$secs" ]; then
+	[[ $secs =~ ^[1-9][0-9]*$ ]] || die "--secs needs a positive integer, got '$secs'"
+	iperf_secs=$secs pp_secs=$secs mode="$mode, $secs s runs"
+fi
+
+# ---------------------------------------------------------------- preconditions
+[ "$(id -u)" = 0 ] || die "run as root (sudo $0): it creates network namespaces, bridges and cgroups and loads eBPF programs"
+if [ ! -x "$patu_home/bin/patu" ] || [ ! -x "$patu_home/cni/patu" ]; then
+	die "no Patu build in $patu_home. Build it first:
+    cd $repo && export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 && mvn -B -q install -DskipTests"
+fi
+
+# Debian packages: install only what is missing.
+have_sockperf=1
+ensure_packages() {
+	local pkg missing=() updated=0
+	for pkg in iperf3 sockperf jq bpftool gnuplot-nox containernetworking-plugins iproute2; do
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	command -v apt-get >/dev/null || die "missing packages (${missing[*]}) and no apt-get to install them"
+	if ! apt-cache show sockperf >/dev/null 2>&1; then
+		apt-get update -q >/dev/null 2>&1 || true
+		updated=1
+	fi
+	if [[ " ${missing[*]} " == *" sockperf "* ]] && ! apt-cache show sockperf >/dev/null 2>&1; then
+		say "sockperf is not packaged for this distribution: the ping-pong latency workloads are skipped (no substitute is reported as if it were sockperf)"
+		have_sockperf=0
+		missing=("${missing[@]/sockperf/}")
+	fi
+	say "installing missing Debian packages: ${missing[*]}"
+	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${missing[*]} >/dev/null; then
+		[ "$updated" = 1 ] || { apt-get update -q >/dev/null 2>&1 || true; }
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${missing[*]} >/dev/null \
+			|| die "apt-get install ${missing[*]} failed"
+	fi
+}
+ensure_packages
+for tool in ip iperf3 jq bpftool gnuplot awk sort; do
+	command -v "$tool" >/dev/null || die "'$tool' is missing after package installation"
+done
+[ "$have_sockperf" = 0 ] || command -v sockperf >/dev/null || die "'sockperf' is missing after package installation"
+[ -x "$ref_cni_dir/bridge" ] && [ -x "$ref_cni_dir/host-local" ] \
+	|| die "reference CNI plugins missing in $ref_cni_dir (apt-get install containernetworking-plugins)"
+
+# CPU-cost method.  perf counters are the better measure where the machine has
+# a PMU; this one is only used to say which method applies.
+if perf stat -x, -e instructions true 2>&1 >/dev/null | grep -q '^[0-9]'; then
+	perf_note="perf stat counts instructions on this machine, but this script measures CPU time (/proc/stat, cgroup cpu.stat) so that every machine gets the same method"
+else
+	perf_note="perf stat -e instructions is not supported here (no PMU in this VM): CPU cost is CPU time from /proc/stat and cgroup cpu.stat"
+fi
+
+# cgroup v2 and bpffs: mounted if absent (left mounted afterwards: others may use them by then).
+if [ "$(stat -fc %T "$cg_root" 2>/dev/null)" != cgroup2fs ]; then
+	mkdir -p "$cg_root" && mount -t cgroup2 none "$cg_root" || die "cannot mount cgroup v2 at $cg_root"
+fi
+if [ "$(stat -fc %T "$bpffs_root" 2>/dev/null)" != bpf_fs ]; then
+	mount -t bpf bpf "$bpffs_root" || die "cannot mount bpffs at $bpffs_root"
+fi
+
+# ---------------------------------------------------------------- names, clean-up
+id=$$
+tag=pb$id                       # prefix of every object this run creates
+tmp=$(mktemp -d "/tmp/patu-bench-$id-XXXX")
+out=$bench_dir/results/$(date -u +%Y%m%dT%H%M%SZ)
+[ -e "$out" ] && out=$out-$id
+raw=$tmp/raw.csv verify=$tmp/verify.csv
+
+setups=(reference patu-plain patu-accel)
+declare -A cg ns_a ns_b ip_a ip_b veth_a veth_b plugin plugin_path netconf sock bpffs bridge subnet conf
+declare -A agent_pid agent_fd server_pids
+pods=()          # "setup pod" for every pod whose ADD was attempted
+agents=()        # setups with an agent started
+cleaned=0
+
+cni_call() { # cni_call SETUP COMMAND POD
+	local s=$1 cmd=$2 p=$3 nsname
+	[ "$p" = a ] && nsname=${ns_a[$s]} || nsname=${ns_b[$s]}
+	env CNI_COMMAND="$cmd" CNI_CONTAINERID="$tag-$s-$p" CNI_NETNS="/run/netns/$nsname" CNI_IFNAME=eth0 \
+		CNI_PATH="${plugin_path[$s]}" PATU_SOCKET="${sock[$s]:-/nonexistent}" \
+		"${plugin[$s]}" <"${netconf[$s]}"
+}
+
+cleanup() {
+	[ "$cleaned" = 1 ] && return 0
+	cleaned=1
+	set +e
+	trap - INT TERM
+	say "cleaning up"
+	local s p pid n
+	for s in "${!server_pids[@]}"; do
+		for pid in ${server_pids[$s]}; do kill "$pid" 2>/dev/null; done
+	done
+	for s in "${setups[@]}"; do   # anything else left in our cgroups (a client cut short)
+		[ -n "${cg[$s]:-}" ] && [ -f "${cg[$s]}/cgroup.procs" ] || continue
+		for pid in $(cat "${cg[$s]}/cgroup.procs"); do kill "$pid" 2>/dev/null; done
+	done
+	for s in "${!server_pids[@]}"; do for pid in ${server_pids[$s]}; do wait "$pid" 2>/dev/null; done; done
+	for n in "${pods[@]}"; do
+		set -- $n
+		cni_call "$1" DEL "$2" >/dev/null 2>&1 || say "warning: CNI DEL of pod $2 of $1 failed"
+	done
+	for s in "${setups[@]}"; do
+		for n in "${ns_a[$s]:-}" "${ns_b[$s]:-}"; do
+			[ -n "$n" ] && [ -e "/run/netns/$n" ] && ip netns del "$n"
+		done
+	done
+	for s in "${agents[@]}"; do
+		pid=${agent_pid[$s]}
+		kill "$pid" 2>/dev/null
+		for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		fd=${agent_fd[$s]:-}; [ -n "$fd" ] && exec {fd}>&-
+		"$patu_home/bin/patu" purge --config "${conf[$s]}" >/dev/null 2>&1 \
+			|| say "warning: patu purge for $s failed"
+	done
+	for s in "${setups[@]}"; do
+		[ -n "${bpffs[$s]:-}" ] && [ -e "${bpffs[$s]}" ] && rm -rf -- "${bpffs[$s]}"
+		[ -n "${bridge[$s]:-}" ] && ip link show "${bridge[$s]}" >/dev/null 2>&1 && ip link del "${bridge[$s]}"
+	done
+	for s in "${setups[@]}"; do
+		[ -n "${cg[$s]:-}" ] && [ -d "${cg[$s]}" ] && { rmdir "${cg[$s]}" || say "warning: could not remove cgroup ${cg[$s]}"; }
+	done
+	rm -rf -- "$tmp"
+}
+trap cleanup EXIT
+trap 'say "interrupted"; exit 130' INT TERM
+
+# ---------------------------------------------------------------- helpers
+# Runs "CMD..." inside pod NS with the process in cgroup CG from its first instruction on.
+in_pod() { # in_pod CG NS CMD...
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec ip netns exec "$@"' "$@"
+}
+cpu_busy_jiffies() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }  # user nice system irq softirq
+cg_usage_usec() { awk '$1 == "usage_usec" { print $2 }' "$1/cpu.stat"; }
+hz=$(getconf CLK_TCK)
+veth_bytes() { # rx+tx of both pods' host veths of SETUP
+	local s=$1 v sum=0
+	for v in "${veth_a[$s]}" "${veth_b[$s]}"; do
+		sum=$((sum + $(cat "/sys/class/net/$v/statistics/rx_bytes") + $(cat "/sys/class/net/$v/statistics/tx_bytes")))
+	done
+	echo "$sum"
+}
+redirected_bytes() { # sum over CPUs of bytes_redirected of SETUP's sockmap_stats (0 when absent)
+	local f=${bpffs[$1]:-}/sockmap/sockmap_stats
+	[ -n "${bpffs[$1]:-}" ] && [ -e "$f" ] || { echo 0; return; }
+	bpftool -j map dump pinned "$f" | jq '[.. | objects | .bytes_redirected? // empty] | add // 0'
+}
+sockops_on() { # prints the number of sock_ops programs attached to CG
+	bpftool -j cgroup show "$1" 2>/dev/null | jq -s '[.[][]? | select(.attach_type == "cgroup_sock_ops" or .attach_type == "sock_ops")] | length' 2>/dev/null || echo 0
+}
+wait_listen() { # wait_listen NS PORT
+	local i
+	for i in $(seq 100); do
+		ip netns exec "$1" ss -Hltn "sport = :$2" 2>/dev/null | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+calc() { awk "BEGIN { printf \"%.6g\", $* }"; }
+
+# A /24 that overlaps no IPv4 route (any table) and no address of this host,
+# nor one picked before; sets $picked.
+ip2int() { local IFS=.; set -- $1; echo $(( ($1 << 24) | ($2 << 16) | ($3 << 8) | $4 )); }
+picked="" used_subnets=""
+pick_subnet() {
+	local tries net lo hi pfx base len plo phi taken
+	local -a prefixes
+	mapfile -t prefixes < <({ ip -4 route show table all | awk '$1 != "default" { print ($1 ~ /^(local|broadcast|unicast|blackhole|unreachable|prohibit|throw|anycast|multicast)$/) ? $2 : $1 }'; ip -4 -o addr show | awk '{ print $4 }'; } | sort -u)
+	for tries in $(seq 200); do
+		net=10.$((200 + RANDOM % 50)).$((RANDOM % 256)).0
+		lo=$(ip2int "$net") hi=$(( $(ip2int "$net") + 255 ))
+		taken=0
+		for pfx in "${prefixes[@]}" $used_subnets; do
+			base=${pfx%/*}; len=${pfx#*/}; [ "$len" = "$pfx" ] && len=32
+			[[ $base =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || continue
+			plo=$(( $(ip2int "$base") & (len == 0 ? 0 : (0xffffffff << (32 - len)) & 0xffffffff) ))
+			phi=$(( plo + (1 << (32 - len)) - 1 ))
+			if [ "$plo" -le "$hi" ] && [ "$phi" -ge "$lo" ]; then taken=1; break; fi
+		done
+		[ "$taken" = 0 ] || continue
+		used_subnets+=" $net/24"
+		picked=$net/24
+		return 0
+	done
+	die "found no free 10.200-249.x.0/24 subnet"
+}
+
+# ---------------------------------------------------------------- setups
+mkdir -p "$tmp/ipam"
+for s in "${setups[@]}"; do
+	short=${s#patu-}; short=${short:0:3}                    # ref pla acc
+	cg[$s]=$cg_root/patu-bench-$id-$s
+	mkdir "${cg[$s]}"
+	ns_a[$s]=$tag-$short-a
+	ns_b[$s]=$tag-$short-b
+	bridge[$s]=${tag}${short:0:1}                           # pb<pid>r / p / a, <= 15 chars
+	pick_subnet
+	subnet[$s]=$picked
+done
+
+# reference: a conflist as a runtime would hold it; the plugin gets its entry with
+# name and cniVersion filled in, as libcni does.
+cat >"$tmp/reference.conflist" <<EOF
+{
+  "cniVersion": "1.0.0",
+  "name": "$tag-ref",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "${bridge[reference]}",
+      "isGateway": true,
+      "ipMasq": false,
+      "mtu": 1500,
+      "ipam": { "type": "host-local", "subnet": "${subnet[reference]}", "dataDir": "$tmp/ipam" }
+    }
+  ]
+}
+EOF
+jq '.plugins[0] + {name: .name, cniVersion: .cniVersion}' "$tmp/reference.conflist" >"$tmp/reference.json"
+plugin[reference]=$ref_cni_dir/bridge
+plugin_path[reference]=$ref_cni_dir
+netconf[reference]=$tmp/reference.json
+
+# Patu: one agent per Patu setup, each with its own bridge, subnet, socket, state,
+# bpffs directory and cgroup.  Its Gogo shell reads a fifo this script holds open.
+start_agent() { # start_agent SETUP
+	local s=$1 i bid fd
+	bpffs[$s]=$bpffs_root/patu-bench-$id-$s
+	sock[$s]=$tmp/$s.sock
+	conf[$s]=$tmp/$s.conf.json
+	cat >"${conf[$s]}" <<EOF
+{
+  ":configurator:resource-version": 1,
+  "io.patu.lifecycle": { "bridgeName": "${bridge[$s]}", "mtu": 1500, "socketPath": "${sock[$s]}", "stateDir": "$tmp/$s-state" },
+  "io.patu.ipam": { "subnet": "${subnet[$s]}", "gateway": "", "stateDir": "$tmp/$s-state" },
+  "io.patu.datapath.sockmap": { "bpffsDir": "${bpffs[$s]}", "cgroupPath": "${cg[$s]}" }
+}
+EOF
+	mkfifo "$tmp/$s.console"
+	"$patu_home/bin/patu" run --config "${conf[$s]}" <"$tmp/$s.console" >"$tmp/$s.agent.log" 2>&1 &
+	agent_pid[$s]=$!
+	agents+=("$s")
+	exec {fd}>"$tmp/$s.console"
+	agent_fd[$s]=$fd
+	for i in $(seq 600); do
+		echo '{"cniVersion":"1.0.0"}' | PATU_SOCKET=${sock[$s]} CNI_COMMAND=VERSION "$patu_home/cni/patu" >/dev/null 2>&1 && break
+		kill -0 "${agent_pid[$s]}" 2>/dev/null || { tail -n 30 "$tmp/$s.agent.log" >&2; die "the $s agent exited during start-up"; }
+		[ "$i" -lt 600 ] || { tail -n 30 "$tmp/$s.agent.log" >&2; die "the $s agent did not answer within 60 s"; }
+		sleep 0.1
+	done
+	# The datapath must be up before any pod exists, in both setups (patu-plain then stops it).
+	for i in $(seq 100); do [ -e "${bpffs[$s]}/sockmap/sockmap_stats" ] && break; sleep 0.1; done
+	[ -e "${bpffs[$s]}/sockmap/sockmap_stats" ] || { tail -n 30 "$tmp/$s.agent.log" >&2; die "the $s agent did not pin its sockmap datapath under ${bpffs[$s]}"; }
+	[ "$(sockops_on "${cg[$s]}")" -ge 1 ] || die "the $s agent pinned its maps but no sockops program is attached to ${cg[$s]}"
+	echo "lb -s" >&"${agent_fd[$s]}"
+	for i in $(seq 100); do
+		bid=$(grep -oE '[0-9]+\|[A-Za-z]+ *\|[ 0-9]+\|io\.patu\.datapath-sockmap ' "$tmp/$s.agent.log" | head -n 1 | cut -d'|' -f1 || true)
+		[ -n "$bid" ] && break
+		sleep 0.1
+	done
+	[ -n "$bid" ] || die "could not find the io.patu.datapath-sockmap bundle in the $s agent's 'lb -s' output (log $tmp/$s.agent.log)"
+	if [ "$s" = patu-plain ]; then
+		echo "stop $bid" >&"${agent_fd[$s]}"
+		for i in $(seq 150); do
+			[ -z "$(ls -A "${bpffs[$s]}/sockmap" 2>/dev/null)" ] && [ "$(sockops_on "${cg[$s]}")" = 0 ] && break
+			sleep 0.1
+		done
+		[ -z "$(ls -A "${bpffs[$s]}/sockmap" 2>/dev/null)" ] \
+			|| die "patu-plain: pins still under ${bpffs[$s]}/sockmap after 'stop $bid': acceleration is not off"
+		[ "$(sockops_on "${cg[$s]}")" = 0 ] || die "patu-plain: sockops still attached to ${cg[$s]} after 'stop $bid'"
+		say "patu-plain: bundle $bid (datapath-sockmap) stopped; no pins under ${bpffs[$s]}/sockmap, no sockops on its cgroup"
+	else
+		say "patu-accel: bundle $bid (datapath-sockmap) active; sockops attached to ${cg[$s]}"
+	fi
+	plugin[$s]=$patu_home/cni/patu
+	plugin_path[$s]=$patu_home/cni
+	netconf[$s]=$tmp/$s.netconf.json
+	echo '{"cniVersion":"1.0.0","name":"'"$tag-$s"'","type":"patu"}' >"${netconf[$s]}"
+}
+say "starting two Patu agents (build: $patu_home)"
+start_agent patu-plain
+start_agent patu-accel
+
+# Pods: fresh netns, ADD through the setup's CNI plugin, address and host veth from the pod itself.
+add_pod() { # add_pod SETUP a|b
+	local s=$1 p=$2 nsname result addr iflink veth
+	[ "$p" = a ] && nsname=${ns_a[$s]} || nsname=${ns_b[$s]}
+	ip netns add "$nsname"
+	pods+=("$s $p")
+	result=$(cni_call "$s" ADD "$p") || die "$s: CNI ADD of pod $p failed: $result"
+	addr=$(jq -r '.ips[0].address // empty | split("/")[0]' <<<"$result")
+	[ -n "$addr" ] || die "$s: CNI ADD of pod $p returned no address: $result"
+	iflink=$(ip netns exec "$nsname" cat /sys/class/net/eth0/iflink)
+	veth=$(ip -j link show | jq -r --argjson i "$iflink" '.[] | select(.ifindex == $i) | .ifname')
+	[ -n "$veth" ] || die "$s: no host interface with ifindex $iflink (peer of pod $p's eth0)"
+	if [ "$p" = a ]; then ip_a[$s]=$addr; veth_a[$s]=$veth; else ip_b[$s]=$addr; veth_b[$s]=$veth; fi
+}
+for s in "${setups[@]}"; do
+	add_pod "$s" a
+	add_pod "$s" b
+	say "$s: pod a ${ip_a[$s]} (veth ${veth_a[$s]}), pod b ${ip_b[$s]} (veth ${veth_b[$s]}), bridge ${bridge[$s]}, subnet ${subnet[$s]}"
+done
+
+# Servers in pod a, inside the setup's cgroup, for the whole run.
+for s in "${setups[@]}"; do
+	in_pod "${cg[$s]}" "${ns_a[$s]}" iperf3 -s -B "${ip_a[$s]}" >"$tmp/$s.iperf3-server.log" 2>&1 &
+	server_pids[$s]=$!
+	if [ "$have_sockperf" = 1 ]; then
+		in_pod "${cg[$s]}" "${ns_a[$s]}" sockperf sr --tcp -i "${ip_a[$s]}" -p 11111 >"$tmp/$s.sockperf-server.log" 2>&1 &
+		server_pids[$s]+=" $!"
+		wait_listen "${ns_a[$s]}" 11111 || die "$s: sockperf server did not listen"
+	fi
+	wait_listen "${ns_a[$s]}" 5201 || die "$s: iperf3 server did not listen"
+done
+
+# ---------------------------------------------------------------- runs
+# Every run appends to raw.csv (rep,setup,workload,metric,value,valid) and
+# verify.csv (rep,setup,workload,payload_bytes,veth_bytes,redirected_bytes,valid,note).
+echo "rep,setup,workload,metric,value,valid" >"$raw"
+echo "rep,setup,workload,payload_bytes,veth_bytes,redirected_bytes,valid,note,sent_bytes" >"$verify"
+
+# Checks one run of SETUP: prints "1 ok" or "0 reason".
+check_run() { # check_run SETUP PAYLOAD VETH REDIRECTED
+	local s=$1 payload=$2 veth=$3 red=$4
+	[ "$payload" -gt 0 ] || { echo "0 no-payload"; return; }
+	case $s in
+	reference)
+		[ "$veth" -ge "$payload" ] && echo "1 payload-on-veths" || echo "0 veths-carried-less-than-payload" ;;
+	patu-plain)
+		if [ "$(sockops_on "${cg[$s]}")" != 0 ] || [ -n "$(ls -A "${bpffs[$s]}/sockmap" 2>/dev/null)" ]; then
+			echo "0 sockmap-datapath-present"
+		elif [ "$veth" -lt "$payload" ]; then
+			echo "0 veths-carried-less-than-payload"
+		else
+			echo "1 payload-on-veths-no-sockops"
+		fi ;;
+	patu-accel)
+		if [ $((red * 10)) -ge $((payload * 9)) ]; then echo "1 redirected>=90%"; else echo "0 redirected<90%"; fi ;;
+	esac
+}
+
+# One measured run: sets run_out (client output), run_busy_j, run_cg_us, run_veth, run_red.
+measure() { # measure SETUP CMD...
+	local s=$1; shift
+	local v0 r0 b0 c0
+	v0=$(veth_bytes "$s"); r0=$(redirected_bytes "$s"); c0=$(cg_usage_usec "${cg[$s]}"); b0=$(cpu_busy_jiffies)
+	run_rc=0
+	run_out=$(in_pod "${cg[$s]}" "${ns_b[$s]}" "$@" 2>&1) || run_rc=$?
+	run_busy_j=$(( $(cpu_busy_jiffies) - b0 ))
+	run_cg_us=$(( $(cg_usage_usec "${cg[$s]}") - c0 ))
+	run_veth=$(( $(veth_bytes "$s") - v0 ))
+	run_red=$(( $(redirected_bytes "$s") - r0 ))
+}
+
+record() { # record REP SETUP WORKLOAD VALID METRIC=VALUE...
+	local rep=$1 s=$2 w=$3 ok=$4 kv; shift 4
+	for kv in "$@"; do echo "$rep,$s,$w,${kv%%=*},${kv#*=},$ok" >>"$raw"; done
+}
+
+run_iperf() { # run_iperf REP SETUP WRITE_BYTES LABEL
+	local rep=$1 s=$2 len=$3 w=iperf3-$4 try payload bps ok note gb sent
+	for try in 1 2 3; do
+		measure "$s" iperf3 -c "${ip_a[$s]}" -t "$iperf_secs" -l "$len" -J
+		[ "$run_rc" = 0 ] && jq -e '.error == null and .end.sum_received.bytes > 0' <<<"$run_out" >/dev/null 2>&1 && break
+		say "$s $w rep $rep: iperf3 failed (try $try): $(jq -r '.error // empty' <<<"$run_out" 2>/dev/null | head -c 200)"
+		sleep 1
+		if [ "$try" = 3 ]; then die "$s: iperf3 client failed three times"; fi
+	done
+	payload=$(jq '.end.sum_received.bytes' <<<"$run_out")
+	bps=$(jq '.end.sum_received.bits_per_second' <<<"$run_out")
+	sent=$(jq '.end.sum_sent.bytes' <<<"$run_out")
+	read -r ok note < <(check_run "$s" "$payload" "$run_veth" "$run_red")
+	echo "$rep,$s,$w,$payload,$run_veth,$run_red,$ok,$note,$sent" >>"$verify"
+	gb=$(calc "$payload / 1e9")
+	record "$rep" "$s" "$w" "$ok" \
+		"thr_gbps=$(calc "$bps / 1e9")" \
+		"cpu_machine_s_per_gb=$(calc "$run_busy_j / $hz / $gb")" \
+		"cpu_pods_s_per_gb=$(calc "$run_cg_us / 1e6 / $gb")"
+	say "$s $w rep $rep: $(calc "$bps / 1e9") Gbit/s, veth $run_veth B, redirected $run_red B of $payload B -> $note"
+}
+
+run_pp() { # run_pp REP SETUP MSG_BYTES LABEL
+	local rep=$1 s=$2 size=$3 w=pingpong-$4 try txn p50 p99 payload ok note
+	for try in 1 2 3; do
+		measure "$s" sockperf pp --tcp -i "${ip_a[$s]}" -p 11111 -m "$size" -t "$pp_secs"
+		txn=$(sed -n 's/.*\[Total Run\].*ReceivedMessages=\([0-9]*\).*/\1/p' <<<"$run_out" | head -n 1)
+		p50=$(sed -n 's/.*percentile 50\.000 *= *\([0-9.]*\).*/\1/p' <<<"$run_out" | head -n 1)
+		p99=$(sed -n 's/.*percentile 99\.000 *= *\([0-9.]*\).*/\1/p' <<<"$run_out" | head -n 1)
+		[ "$run_rc" = 0 ] && [ -n "$txn" ] && [ "$txn" -gt 0 ] && [ -n "$p50" ] && [ -n "$p99" ] && break
+		say "$s $w rep $rep: sockperf failed (try $try): $(tail -n 3 <<<"$run_out" | tr '\n' ' ' | head -c 300)"
+		sleep 1
+		if [ "$try" = 3 ]; then die "$s: sockperf client failed three times"; fi
+	done
+	payload=$((2 * size * txn))   # request and reply per transaction
+	read -r ok note < <(check_run "$s" "$payload" "$run_veth" "$run_red")
+	echo "$rep,$s,$w,$payload,$run_veth,$run_red,$ok,$note,$payload" >>"$verify"
+	record "$rep" "$s" "$w" "$ok" \
+		"p50_us=$p50" "p99_us=$p99" \
+		"cpu_machine_us_per_txn=$(calc "$run_busy_j / $hz * 1e6 / $txn")" \
+		"cpu_pods_us_per_txn=$(calc "$run_cg_us / $txn")"
+	say "$s $w rep $rep: p50 $p50 us, p99 $p99 us, $txn transactions, veth $run_veth B, redirected $run_red B -> $note"
+}
+
+# Pre-flight: the pods of every setup talk over TCP (both directions), and
+# patu-accel's redirection carries it.
+for s in "${setups[@]}"; do
+	measure "$s" iperf3 -c "${ip_a[$s]}" -t 1 --bidir -J
+	[ "$run_rc" = 0 ] || die "$s: pods ${ip_b[$s]} and ${ip_a[$s]} cannot talk over TCP: $(jq -r '.error // empty' <<<"$run_out" 2>/dev/null)"
+	tot=$(jq '[.end.streams[].receiver.bytes] | add // 0' <<<"$run_out")
+	jq -e '(.end.streams | length) == 2 and all(.end.streams[]; .receiver.bytes > 0)' <<<"$run_out" >/dev/null \
+		|| die "$s: pre-flight TCP exchange did not carry bytes both ways between the pods"
+	read -r ok note < <(check_run "$s" "$tot" "$run_veth" "$run_red")
+	say "$s pre-flight: pods talk (TCP both ways, $tot B), veth $run_veth B, redirected $run_red B -> $note"
+	[ "$ok" = 1 ] || say "WARNING: $s pre-flight check failed ($note): its figures will come out INVALID"
+done
+
+iperf_sizes=("64 64B" "1024 1KiB" "16384 16KiB" "131072 128KiB")
+pp_sizes=("64 64B" "1024 1KiB")
+[ "$have_sockperf" = 1 ] || pp_sizes=()
+start_s=$SECONDS
+for ((rep = 1; rep <= reps; rep++)); do
+	# The setup order rotates with the repetition, so no setup always runs first.
+	order=()
+	for i in 0 1 2; do order+=("${setups[$(((i + rep - 1) % 3))]}"); done
+	for wl in "${iperf_sizes[@]}"; do
+		set -- $wl
+		for s in "${order[@]}"; do run_iperf "$rep" "$s" "$1" "$2"; done
+	done
+	for wl in "${pp_sizes[@]}"; do
+		set -- $wl
+		for s in "${order[@]}"; do run_pp "$rep" "$s" "$1" "$2"; done
+	done
+	say "repetition $rep/$reps done ($((SECONDS - start_s)) s)"
+done
+
+# ---------------------------------------------------------------- report
+mkdir -p "$out"
+cp "$raw" "$verify" "$out/"
+cp "$tmp/reference.conflist" "$out/reference.conflist"
+
+median_cell() { # median_cell SETUP WORKLOAD METRIC -> value | INVALID | n/a
+	local rows
+	rows=$(awk -F, -v s="$1" -v w="$2" -v m="$3" '$2 == s && $3 == w && $4 == m { print $6, $5 }' "$raw")
+	[ -n "$rows" ] || { echo n/a; return; }
+	grep -qv '^1 ' <<<"$rows" && { echo INVALID; return; }
+	cut -d' ' -f2 <<<"$rows" | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+fmt() { # fmt VALUE DECIMALS
+	[[ $1 =~ ^[0-9.eE+-]+$ ]] && awk -v v="$1" -v d="$2" 'BEGIN { printf "%.*f", d, v }' || echo "$1"
+}
+ratio() {
+	[[ $1 =~ ^[0-9.eE+-]+$ && $2 =~ ^[0-9.eE+-]+$ ]] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }' || echo "n/a"
+}
+metric_label() {
+	case $1 in
+	thr_gbps) echo "throughput, Gbit/s (higher is better)" ;;
+	cpu_machine_s_per_gb) echo "CPU, whole machine, s per GB" ;;
+	cpu_pods_s_per_gb) echo "CPU, pods' processes, s per GB" ;;
+	p50_us) echo "latency p50, us" ;;
+	p99_us) echo "latency p99, us" ;;
+	cpu_machine_us_per_txn) echo "CPU, whole machine, us per transaction" ;;
+	cpu_pods_us_per_txn) echo "CPU, pods' processes, us per transaction" ;;
+	esac
+}
+metric_short() {
+	case $1 in
+	thr_gbps) echo "Gbit/s" ;; cpu_machine_s_per_gb | cpu_machine_us_per_txn) echo "CPU machine" ;;
+	cpu_pods_s_per_gb | cpu_pods_us_per_txn) echo "CPU pods" ;; p50_us) echo "p50" ;; p99_us) echo "p99" ;;
+	esac
+}
+decimals() { case $1 in thr_gbps | cpu_machine_s_per_gb | cpu_pods_s_per_gb) echo 3 ;; *) echo 1 ;; esac; }
+workload_label() {
+	case $1 in
+	iperf3-*) echo "iperf3 1 stream, ${1#iperf3-} writes" ;;
+	pingpong-*) echo "sockperf TCP ping-pong, ${1#pingpong-}" ;;
+	esac
+}
+
+rows=()
+for wl in "${iperf_sizes[@]}"; do set -- $wl; for m in thr_gbps cpu_machine_s_per_gb cpu_pods_s_per_gb; do rows+=("iperf3-$2 $m"); done; done
+for wl in "${pp_sizes[@]}"; do set -- $wl; for m in p50_us p99_us cpu_machine_us_per_txn cpu_pods_us_per_txn; do rows+=("pingpong-$2 $m"); done; done
+
+csv=$out/results.csv md_table=$tmp/table.md plotdat=$tmp/plot.dat
+echo "workload,metric,reference,patu-plain,patu-accel,ratio_plain_ref,ratio_accel_ref" >"$csv"
+{
+	echo "| workload | metric | reference | patu-plain | patu-accel | plain/ref | accel/ref |"
+	echo "|---|---|---:|---:|---:|---:|---:|"
+} >"$md_table"
+: >"$plotdat.hi"; : >"$plotdat.lo"
+for r in "${rows[@]}"; do
+	set -- $r
+	w=$1 m=$2
+	ref=$(median_cell reference "$w" "$m"); pla=$(median_cell patu-plain "$w" "$m"); acc=$(median_cell patu-accel "$w" "$m")
+	rp=$(ratio "$pla" "$ref"); ra=$(ratio "$acc" "$ref")
+	echo "$w,$m,$ref,$pla,$acc,$rp,$ra" >>"$csv"
+	d=$(decimals "$m")
+	echo "| $(workload_label "$w") | $(metric_label "$m") | $(fmt "$ref" "$d") | $(fmt "$pla" "$d") | $(fmt "$acc" "$d") | $rp | $ra |" >>"$md_table"
+	label="${w#iperf3-}"; [[ $w == pingpong-* ]] && label="pp ${w#pingpong-}"; [[ $w == iperf3-* ]] && label="iperf ${w#iperf3-}"
+	[ "$rp" = n/a ] && rp=NaN; [ "$ra" = n/a ] && ra=NaN
+	if [ "$m" = thr_gbps ]; then
+		echo "\"$label\" $rp $ra" >>"$plotdat.hi"
+	else
+		echo "\"$label $(metric_short "$m")\" $rp $ra" >>"$plotdat.lo"
+	fi
+done
+
+# Verification summary: per setup and workload, medians over repetitions of
+# veth bytes and redirected bytes relative to the payload, and valid runs.
+verify_md=$tmp/verify.md
+{
+	echo "| setup | workload | valid runs | veth bytes / payload (median) | redirected / payload (median) | sent - received at the end, MB (median) |"
+	echo "|---|---|---:|---:|---:|---:|"
+	for s in "${setups[@]}"; do
+		for w in $(awk -F, 'NR > 1 { print $3 }' "$verify" | awk '!seen[$0]++'); do
+			awk -F, -v s="$s" -v w="$w" '
+				$2 == s && $3 == w { n++; ok += $7; v[n] = $5 / $4; r[n] = $6 / $4; g[n] = ($9 - $4) / 1e6 }
+				function med(a, n,   i, j, t) {
+					for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+					return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+				}
+				END { if (n) printf "| %s | %s | %d/%d | %.3f | %.3f | %.1f |\n", s, w, ok, n, med(v, n), med(r, n), med(g, n) }' "$verify"
+		done
+	done
+} >"$verify_md"
+
+# Chart: ratios against reference, throughput (higher is better) above,
+# latency and CPU (lower is better) below.
+gnuplot <<EOF || say "warning: gnuplot failed; no results.png"
+set terminal pngcairo size 1400,900 font ",10" noenhanced
+set output "$out/results.png"
+set datafile missing "NaN"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set grid ytics
+set key outside top center horizontal
+set yrange [0:*]
+set multiplot layout 2,1 title "Patu vs reference bridge+host-local: ratio of medians ($reps reps, $mode mode, $(uname -r), $(nproc) vCPU)"
+set title "iperf3 throughput, ratio to reference (higher is better; INVALID figures are left out)"
+set xtics nomirror
+plot "$plotdat.hi" using 2:xtic(1) title "patu-plain / reference" lc rgb "#7f7f7f", \
+     "" using 3 title "patu-accel / reference" lc rgb "#1f77b4", \
+     "" using (\$0 - 1.0/6):2:(sprintf("%.2f", \$2)) with labels offset 0,0.6 notitle, \
+     "" using (\$0 + 1.0/6):3:(sprintf("%.2f", \$3)) with labels offset 0,0.6 notitle, \
+     1 with lines lc rgb "#d62728" lw 2 title "reference = 1"
+set title "latency and CPU cost, ratio to reference (lower is better; INVALID figures are left out)"
+set xtics rotate by -30
+plot "$plotdat.lo" using 2:xtic(1) title "patu-plain / reference" lc rgb "#7f7f7f", \
+     "" using 3 title "patu-accel / reference" lc rgb "#1f77b4", \
+     "" using (\$0 - 1.0/6):2:(sprintf("%.2f", \$2)) with labels offset 0,0.6 font ",8" notitle, \
+     "" using (\$0 + 1.0/6):3:(sprintf("%.2f", \$3)) with labels offset 0,0.6 font ",8" notitle, \
+     1 with lines lc rgb "#d62728" lw 2 title "reference = 1"
+unset multiplot
+EOF
+
+elapsed=$SECONDS
+{
+	echo "# Patu benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo
+	echo "Mode $mode: $reps repetitions; iperf3 runs of $iperf_secs s, sockperf runs of $pp_secs s; medians over repetitions."
+	echo "Machine: $(uname -r), $(nproc) vCPU; load average at the end $(cut -d' ' -f1-3 /proc/loadavg) (other users' work counts in whole-machine CPU)."
+	echo "Patu build: $patu_home (repo commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$repo" diff --quiet HEAD -- bundles bpf cni 2>/dev/null || echo ', with uncommitted changes in bundles/bpf/cni'))."
+	echo "Total run time: ${elapsed} s."
+	echo
+	cat "$md_table"
+	echo
+	echo "Latency: sockperf's default, half the round-trip time. CPU, whole machine: busy jiffies"
+	echo "(user+nice+system+irq+softirq) from /proc/stat over the client's run, all CPUs. CPU, pods'"
+	echo "processes: usage_usec of the setup's cgroup v2 (client and server, including kernel work done in"
+	echo "their context; softirq work in ksoftirqd is not in it). $perf_note."
+	echo "A cell is INVALID when any of its repetitions failed the check below; n/a when not measured."
+	echo
+	echo "## What each setup did (every run checked)"
+	echo
+	echo "- reference: pods from $ref_cni_dir/bridge + host-local ($(basename "$out")/reference.conflist); valid when the"
+	echo "  pods' host veths carried at least the payload."
+	echo "- patu-plain: pods from Patu's CNI plugin; the agent's io.patu.datapath-sockmap bundle stopped through its Gogo"
+	echo "  shell before the pods were created; valid when no sockops program is attached to its cgroup, no pin exists"
+	echo "  under its bpffs sockmap directory, and the veths carried at least the payload."
+	echo "- patu-accel: pods from Patu's CNI plugin, datapath active; valid when sockmap_stats bytes_redirected grew by"
+	echo "  at least 90 % of the payload during the run (payload: iperf3 bytes received; ping-pong 2 x size x transactions)."
+	echo
+	cat "$verify_md"
+	echo
+	echo "sent - received: bytes iperf3's client had written but its server had not yet read when the test ended, i.e. data"
+	echo "queued in the kernel between the two sockets. On the TCP path it is bounded by the socket buffers (a few MB)."
+	echo
+	echo "Per-run values: raw.csv; per-run checks: verify.csv; chart: results.png."
+} >"$out/results.md"
+
+say "done in ${elapsed} s; results in $out"
+echo
+cat "$md_table"
