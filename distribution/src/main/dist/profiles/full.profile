@@ -1,0 +1,7 @@
+# Every bundle the distribution ships, with the Felix Gogo console on stdin. The default profile.
+# A new feature bundle joins it with one 'bundle NAME' line (format: see minimal.profile).
+description Every feature, with the Gogo console on stdin (default)
+config conf/patu.json
+
+include minimal
+bundle org.apache.felix.gogo.shell

@@ -1,0 +1,29 @@
+# The smallest agent that networks pods: CNI verbs, IP leases, socket redirection, and the Gogo runtime
+# that 'patu shell' talks to over the agent socket. No console on stdin.
+#
+# One line each: 'description TEXT', 'config FILE' (relative to the installation; default conf/patu.json;
+# 'patu run --config' overrides it), 'include PROFILE', 'bundle NAME' (the jar bundle/NAME-<version>.jar).
+# Bundles start in the order listed.
+description Pod networking with socket redirection; remote shell only (no console)
+config conf/patu.json
+
+# Declarative Services, with the DS API bundles SCR 2.2 no longer contains, and Configuration Admin.
+bundle org.osgi.util.function
+bundle org.osgi.util.promise
+bundle org.osgi.service.component
+bundle org.apache.felix.configadmin
+bundle org.apache.felix.scr
+# Commands (patu:*, lb, start, stop) for 'patu shell', without the console.
+bundle org.apache.felix.gogo.runtime
+bundle org.apache.felix.gogo.command
+# JSON for the configuration file, the agent protocol and the persisted state.
+bundle jackson-annotations
+bundle jackson-core
+bundle jackson-databind
+# Patu.
+bundle api
+bundle native
+bundle config
+bundle ipam
+bundle datapath-sockmap
+bundle lifecycle
