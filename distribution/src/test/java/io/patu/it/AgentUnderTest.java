@@ -134,12 +134,22 @@ final class AgentUnderTest implements AutoCloseable {
     }
 
     static CniCall exec(Path plugin, Path socket, Map<String, String> environment, byte[] stdin) {
+        ProcessBuilder builder = new ProcessBuilder(plugin.toString()).redirectError(ProcessBuilder.Redirect.DISCARD);
+        builder.environment().keySet().removeIf(k -> k.startsWith("CNI_"));
+        builder.environment().putAll(environment);
+        return runPlugin(builder, socket, stdin);
+    }
+
+    /** Runs one command through {@code cni/patu --shell}, the remote shell on the agent socket. */
+    CniCall shell(String commandLine) {
+        return runPlugin(new ProcessBuilder(DIST.resolve("cni/patu").toString(), "--shell", commandLine)
+                .redirectErrorStream(true), socket, new byte[0]);
+    }
+
+    private static CniCall runPlugin(ProcessBuilder builder, Path socket, byte[] stdin) {
+        builder.environment().put("PATU_SOCKET", socket.toString());
         try {
-            ProcessBuilder builder = new ProcessBuilder(plugin.toString());
-            builder.environment().keySet().removeIf(k -> k.startsWith("CNI_"));
-            builder.environment().putAll(environment);
-            builder.environment().put("PATU_SOCKET", socket.toString());
-            Process call = builder.redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            Process call = builder.start();
             try (OutputStream in = call.getOutputStream()) {
                 in.write(stdin);
             } catch (IOException e) {
@@ -148,28 +158,7 @@ final class AgentUnderTest implements AutoCloseable {
             String out = new String(call.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!call.waitFor(60, TimeUnit.SECONDS)) {
                 call.destroyForcibly();
-                fail("the CNI plugin did not finish in 60 s");
-            }
-            return new CniCall(call.exitValue(), out);
-        } catch (IOException e) {
-            throw new AssertionError(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
-    }
-
-    /** Runs one command through {@code cni/patu --shell}, the remote shell on the agent socket. */
-    CniCall shell(String commandLine) {
-        try {
-            ProcessBuilder builder = new ProcessBuilder(DIST.resolve("cni/patu").toString(), "--shell", commandLine);
-            builder.environment().put("PATU_SOCKET", socket.toString());
-            Process call = builder.redirectErrorStream(true).start();
-            call.getOutputStream().close();
-            String out = new String(call.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!call.waitFor(60, TimeUnit.SECONDS)) {
-                call.destroyForcibly();
-                fail("patu --shell did not finish in 60 s");
+                fail("the CNI plugin did not finish in 60 s: " + builder.command());
             }
             return new CniCall(call.exitValue(), out);
         } catch (IOException e) {

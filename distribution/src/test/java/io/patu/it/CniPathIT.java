@@ -9,8 +9,6 @@ import java.nio.file.Files;
 import java.util.List;
 import java.util.Map;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -18,33 +16,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.patu.kernel.netlink.Address;
 import io.patu.kernel.netlink.Route;
 import io.patu.kernel.netlink.RtNetlink;
-import io.patu.kernel.testing.KernelTest;
 
 /**
  * The walking skeleton end to end, against the real kernel: the assembled agent, pods made by executing
  * the CNI plugin, TCP between them, and the counters and byte counts that show where the payload went.
  */
-@KernelTest
-class CniPathIT {
+class CniPathIT extends WithAgent {
     private static final int MSGS_REDIRECTED = 0;
     private static final int BYTES_REDIRECTED = 1;
     private static final int SOCKETS_ADDED = 4;
     private static final long MIB = 1 << 20;
 
-    private AgentUnderTest agent;
-
-    @BeforeEach
-    void startAgent() throws Exception {
-        agent = new AgentUnderTest();
-    }
-
-    @AfterEach
-    void removeEverything() throws Exception {
-        if (agent != null) {
-            agent.close();
-            assertEquals(java.util.Optional.empty(), agent.leftovers(), "kernel objects or files left behind");
-        }
-    }
 
     @Test
     void podsGetAddressesAndRoutesAndConnect() throws Exception {

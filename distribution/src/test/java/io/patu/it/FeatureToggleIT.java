@@ -8,32 +8,13 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import io.patu.kernel.testing.KernelTest;
 
 /** Switching socket redirection off and on under live traffic must never lose or corrupt data. */
-@KernelTest
-class FeatureToggleIT {
-    private AgentUnderTest agent;
-
-    @BeforeEach
-    void startAgent() throws Exception {
-        agent = new AgentUnderTest();
-    }
-
-    @AfterEach
-    void removeEverything() throws Exception {
-        if (agent != null) {
-            agent.close();
-            assertEquals(java.util.Optional.empty(), agent.leftovers(), "kernel objects or files left behind");
-        }
-    }
+class FeatureToggleIT extends WithAgent {
 
     @Test
     void aStreamRunningWhileTheDatapathStopsArrivesIntact() throws Exception {
@@ -110,14 +91,6 @@ class FeatureToggleIT {
     }
 
     private Process java(TestPod pod, String... args) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        String[] command = new String[args.length + 5];
-        command[0] = java;
-        command[1] = "-XX:+UseSerialGC";
-        command[2] = "-cp";
-        command[3] = System.getProperty("java.class.path");
-        command[4] = StreamCheck.class.getName();
-        System.arraycopy(args, 0, command, 5, args.length);
-        return PodTraffic.inPod(agent, pod, command);
+        return PodTraffic.streamCheck(agent, pod, args);
     }
 }

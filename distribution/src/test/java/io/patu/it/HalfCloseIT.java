@@ -4,37 +4,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import io.patu.kernel.testing.KernelTest;
 
 /**
  * A half-closed redirected connection (the client's shutdown(SHUT_WR)) delivers everything the client
  * sent and then the server's answer, and both sides see a clean end of stream.
  */
-@KernelTest
-class HalfCloseIT {
-    private AgentUnderTest agent;
-
-    @BeforeEach
-    void startAgent() throws Exception {
-        agent = new AgentUnderTest();
-    }
-
-    @AfterEach
-    void removeEverything() throws Exception {
-        if (agent != null) {
-            agent.close();
-        }
-    }
+class HalfCloseIT extends WithAgent {
 
     @ParameterizedTest
     @ValueSource(ints = {1000, 65536})
@@ -54,14 +37,7 @@ class HalfCloseIT {
         }
     }
 
-    private Process java(TestPod pod, String... args) throws java.io.IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        String[] command = new String[args.length + 4];
-        command[0] = java;
-        command[1] = "-cp";
-        command[2] = System.getProperty("java.class.path");
-        command[3] = StreamCheck.class.getName();
-        System.arraycopy(args, 0, command, 4, args.length);
-        return PodTraffic.inPod(agent, pod, command);
+    private Process java(TestPod pod, String... args) throws IOException {
+        return PodTraffic.streamCheck(agent, pod, args);
     }
 }

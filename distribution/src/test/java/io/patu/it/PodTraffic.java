@@ -52,6 +52,15 @@ final class PodTraffic {
         }
     }
 
+    /** {@link StreamCheck} with these arguments, as its own JVM in the pod and the agent's test cgroup. */
+    static Process streamCheck(AgentUnderTest agent, TestPod pod, String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(
+                java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), StreamCheck.class.getName()));
+        command.addAll(List.of(args));
+        return inPod(agent, pod, command.toArray(String[]::new));
+    }
+
     /** A command in the pod's namespace, started from inside the agent's test cgroup. */
     static Process inPod(AgentUnderTest agent, TestPod pod, String... command) throws IOException {
         // sh joins the cgroup first ($0), then becomes the command in the pod's namespace ($1).

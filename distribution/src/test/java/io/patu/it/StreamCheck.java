@@ -84,15 +84,19 @@ public final class StreamCheck {
     }
 
     private static void send(InetAddress address, int port, long bytes, int writeSize) throws IOException {
-        try (Socket socket = new Socket(address, port); OutputStream out = socket.getOutputStream()) {
-            byte[] chunk = new byte[writeSize];
-            for (long offset = 0; offset < bytes; offset += writeSize) {
-                int n = (int) Math.min(writeSize, bytes - offset);
-                for (int i = 0; i < n; i++) {
-                    chunk[i] = expected(offset + i);
-                }
-                out.write(chunk, 0, n);
+        try (Socket socket = new Socket(address, port)) {
+            writePattern(socket.getOutputStream(), bytes, writeSize);
+        }
+    }
+
+    private static void writePattern(OutputStream out, long bytes, int writeSize) throws IOException {
+        byte[] chunk = new byte[writeSize];
+        for (long offset = 0; offset < bytes; offset += writeSize) {
+            int n = (int) Math.min(writeSize, bytes - offset);
+            for (int i = 0; i < n; i++) {
+                chunk[i] = expected(offset + i);
             }
+            out.write(chunk, 0, n);
         }
     }
 
@@ -111,15 +115,7 @@ public final class StreamCheck {
 
     private static void request(InetAddress address, int port, long bytes, int writeSize) throws IOException {
         try (Socket socket = new Socket(address, port)) {
-            OutputStream out = socket.getOutputStream();
-            byte[] chunk = new byte[writeSize];
-            for (long offset = 0; offset < bytes; offset += writeSize) {
-                int n = (int) Math.min(writeSize, bytes - offset);
-                for (int i = 0; i < n; i++) {
-                    chunk[i] = expected(offset + i);
-                }
-                out.write(chunk, 0, n);
-            }
+            writePattern(socket.getOutputStream(), bytes, writeSize);
             socket.shutdownOutput();
             socket.setSoTimeout(30_000);
             String reply = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).strip();
