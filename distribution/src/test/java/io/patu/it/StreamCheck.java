@@ -15,13 +15,19 @@ import java.net.Socket;
  * Run as its own process (inside a pod's netns and the test cgroup):
  * <ul>
  * <li>{@code server ADDRESS PORT}: one connection; prints "LISTENING", then "OK <bytes>" or "CORRUPT ...";
- * <li>{@code client ADDRESS PORT BYTES WRITE_SIZE}: sends one stream;
+ * <li>{@code client ADDRESS PORT BYTES WRITE_SIZE}: sends one stream, printing "CONNECTED" once connected;
  * <li>{@code serve-many ADDRESS PORT}: connections one after another, a verdict line for each;
  * <li>{@code send-many ADDRESS PORT BYTES WRITE_SIZE}: new connections until its stdin ends, then prints
  * "SENT <connections>"; "ERROR ..." and exit 3 on the first failure;
  * <li>{@code serve-reply ADDRESS PORT} and {@code request ADDRESS PORT BYTES WRITE_SIZE}: the client sends,
  * half-closes (shutdown SHUT_WR) and reads the server's verdict, which the server writes back once it has
- * read the client's end of stream; the client prints "REPLY <verdict>".
+ * read the client's end of stream; the client prints "REPLY <verdict>";
+ * <li>{@code serve-fionread ADDRESS PORT BYTES}: like {@code server}, but first waits, without reading, until
+ * FIONREAD ({@link InputStream#available()}) reports all BYTES waiting, and prints "FIONREAD <n>" (0 after
+ * 10 s of nothing), as event-loop servers such as nginx ask before they read;
+ * <li>{@code serve-concurrent ADDRESS PORT N} and {@code connect-concurrent ADDRESS PORT N BYTES}: the client
+ * opens N connections and holds them all open, then sends BYTES on each and closes them; the server accepts
+ * all N, verifies each, and prints "OK <connections> <bytes>" or the first failure.
  * </ul>
  */
 public final class StreamCheck {
@@ -41,11 +47,18 @@ public final class StreamCheck {
             case "server" -> serve(address, port, 1);
             case "serve-many" -> serve(address, port, Integer.MAX_VALUE);
             case "client" -> {
-                send(address, port, Long.parseLong(args[3]), Integer.parseInt(args[4]));
+                try (Socket socket = new Socket(address, port)) {
+                    System.out.println("CONNECTED");
+                    System.out.flush();
+                    writePattern(socket.getOutputStream(), Long.parseLong(args[3]), Integer.parseInt(args[4]));
+                }
                 System.out.println("SENT " + args[3]);
             }
             case "send-many" -> sendMany(address, port, Long.parseLong(args[3]), Integer.parseInt(args[4]));
             case "serve-reply" -> serveReply(address, port);
+            case "serve-fionread" -> serveAfterFionread(address, port, Long.parseLong(args[3]));
+            case "serve-concurrent" -> serveConcurrent(address, port, Integer.parseInt(args[3]));
+            case "connect-concurrent" -> connectConcurrent(address, port, Integer.parseInt(args[3]), Integer.parseInt(args[4]));
             case "request" -> request(address, port, Long.parseLong(args[3]), Integer.parseInt(args[4]));
             default -> throw new IllegalArgumentException("unknown mode " + args[0]);
         }
@@ -98,6 +111,77 @@ public final class StreamCheck {
             }
             out.write(chunk, 0, n);
         }
+    }
+
+    private static void serveAfterFionread(InetAddress address, int port, long bytes) throws IOException {
+        try (ServerSocket server = new ServerSocket()) {
+            server.bind(new InetSocketAddress(address, port));
+            System.out.println("LISTENING");
+            System.out.flush();
+            try (Socket socket = server.accept()) {
+                InputStream in = socket.getInputStream();
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                int waiting = in.available();
+                while (waiting < bytes && System.nanoTime() < deadline) {
+                    try {
+                        Thread.sleep(10);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                    waiting = in.available();
+                }
+                System.out.println("FIONREAD " + waiting);
+                System.out.println(verify(in));
+            }
+        }
+    }
+
+    private static void serveConcurrent(InetAddress address, int port, int connections) throws IOException {
+        try (ServerSocket server = new ServerSocket()) {
+            server.bind(new InetSocketAddress(address, port), 4096);
+            System.out.println("LISTENING");
+            System.out.flush();
+            java.util.List<Socket> accepted = new java.util.ArrayList<>();
+            try {
+                while (accepted.size() < connections) {
+                    accepted.add(server.accept());
+                }
+                long total = 0;
+                for (int c = 0; c < accepted.size(); c++) {
+                    String verdict = verify(accepted.get(c).getInputStream());
+                    if (!verdict.startsWith("OK ")) {
+                        System.out.println("connection " + c + ": " + verdict);
+                        return;
+                    }
+                    total += Long.parseLong(verdict.substring(3));
+                }
+                System.out.println("OK " + accepted.size() + " " + total);
+            } finally {
+                for (Socket socket : accepted) {
+                    socket.close();
+                }
+            }
+        }
+    }
+
+    private static void connectConcurrent(InetAddress address, int port, int connections, int bytes) throws IOException {
+        java.util.List<Socket> open = new java.util.ArrayList<>();
+        try {
+            for (int c = 0; c < connections; c++) {
+                open.add(new Socket(address, port));
+            }
+            System.out.println("CONNECTED " + open.size());
+            for (Socket socket : open) {
+                writePattern(socket.getOutputStream(), bytes, bytes);
+                socket.shutdownOutput();
+            }
+        } finally {
+            for (Socket socket : open) {
+                socket.close();
+            }
+        }
+        System.out.println("SENT " + connections);
     }
 
     private static void serveReply(InetAddress address, int port) throws IOException {
