@@ -295,9 +295,17 @@ final class AgentUnderTest implements AutoCloseable {
             try (RtNetlink host = RtNetlink.open()) {
                 host.deleteLink(bridge);
             }
-            if (Files.exists(cgroup)) {
-                CgroupV2.removeMovingProcessesTo(cgroup, cgroup.getParent());
-            }
+            // A process the test just killed stays in its cgroup until it has fully exited.
+            await("cgroup " + cgroup + " to be removable", 20, () -> {
+                try {
+                    if (Files.exists(cgroup)) {
+                        CgroupV2.removeMovingProcessesTo(cgroup, cgroup.getParent());
+                    }
+                    return true;
+                } catch (io.patu.kernel.NativeException e) {
+                    return false;
+                }
+            });
             deleteTree(work);
         }
     }

@@ -75,6 +75,7 @@ class FeatureToggleIT extends WithAgent {
                 assertEquals("OK " + (1 << 20), verdicts.readLine(), "connection " + c + " of " + connections);
             }
             manyServer.destroy();
+            manyServer.waitFor(30, TimeUnit.SECONDS);
             assertTrue(connections >= 50, "new connections kept flowing through the cycles: " + connections);
 
             assertTrue(longClient.isAlive(), "the long stream outlived all 50 cycles");
