@@ -24,8 +24,9 @@ public final class InterfaceNames {
         }
         for (int i = 0; i < name.length(); i++) {
             char c = name.charAt(i);
-            if (c == '/' || c == ':' || c < 0x20 || c == 0x7f || Character.isWhitespace(c)) {
-                return "it contains a forbidden character (/, :, whitespace or a control character) at position " + i;
+            // '%' would make the kernel treat the name as a template ("eth%d") and pick a name of its own.
+            if (c == '/' || c == ':' || c == '%' || c < 0x20 || c == 0x7f || Character.isWhitespace(c)) {
+                return "it contains a forbidden character (/, :, %, whitespace or a control character) at position " + i;
             }
         }
         return null;

@@ -18,6 +18,10 @@ public final class NetNs {
     public static final Path NAMED_NETNS_DIR = Path.of("/run/netns");
 
     private static final long NS_GET_NSTYPE = 0xb703L;
+
+    /** statfs f_type of nsfs, the filesystem of namespace files (linux/magic.h). */
+
+    private static final long NSFS_MAGIC = 0x6e736673L;
     private static final Pattern VALID_NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
 
     private NetNs() {
@@ -29,9 +33,14 @@ public final class NetNs {
      * simply not a network namespace.
      */
     public static boolean isNetworkNamespace(Path path) {
+        // Look before opening: statfs opens nothing, so a FIFO cannot block here and a device file is never
+        // opened (opening some devices has effects). Non-blocking open guards the gap between the two.
+        if (!Mounts.isFsType(path, NSFS_MAGIC)) {
+            return false;
+        }
         int fd;
         try {
-            fd = Libc.open(path.toString(), Libc.O_RDONLY, 0);
+            fd = Libc.open(path.toString(), Libc.O_RDONLY | Libc.O_NONBLOCK, 0);
         } catch (RuntimeException e) {
             return false;
         }
