@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,10 +22,16 @@ final class PodTraffic {
 
     /** Sends {@code bytes} from client to server in writes of {@code writeSize}; returns the bytes received. */
     static long send(AgentUnderTest agent, TestPod server, TestPod client, long bytes, String writeSize) throws Exception {
-        Process listener = inPod(agent, server, "iperf3", "-s", "-1", "-B", server.address.getHostAddress());
+        return send(agent, server, server.address, client, bytes, writeSize);
+    }
+
+    /** As {@link #send(AgentUnderTest, TestPod, TestPod, long, String)}, to one given address of the server pod. */
+    static long send(AgentUnderTest agent, TestPod server, InetAddress serverAddress, TestPod client, long bytes,
+            String writeSize) throws Exception {
+        Process listener = inPod(agent, server, "iperf3", "-s", "-1", "-B", serverAddress.getHostAddress());
         try {
             AgentUnderTest.await("iperf3 to listen in " + server.name, 10, () -> listening(agent, server));
-            Process sender = inPod(agent, client, "iperf3", "-c", server.address.getHostAddress(), "-n",
+            Process sender = inPod(agent, client, "iperf3", "-c", serverAddress.getHostAddress(), "-n",
                     Long.toString(bytes), "-l", writeSize, "-J");
             String report = new String(sender.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!sender.waitFor(120, TimeUnit.SECONDS)) {

@@ -20,14 +20,22 @@ final class TestPod implements AutoCloseable {
     final ObjectNode result;
     final InetAddress address;
     final String hostVeth;
+    /** The network configuration ADD, CHECK and DEL are given. */
+    final String config;
 
     TestPod(AgentUnderTest agent, String name) throws Exception {
+        this(agent, name, CONFIG);
+    }
+
+    /** A pod made with the network configuration {@code netconf} instead of {@link #CONFIG}. */
+    TestPod(AgentUnderTest agent, String name, String netconf) throws Exception {
         this.agent = agent;
+        this.config = netconf;
         this.name = "patu-it-" + agent.id + "-" + name;
         this.containerId = "it-" + agent.id + "-" + name;
         this.netns = NetNs.create(this.name);
         try {
-            AgentUnderTest.CniCall add = agent.cni(env("ADD"), CONFIG);
+            AgentUnderTest.CniCall add = agent.cni(env("ADD"), config);
             AgentUnderTest.assertExit(0, add);
             result = add.json();
             String cidr = result.get("ips").get(0).get("address").asText();
@@ -45,7 +53,7 @@ final class TestPod implements AutoCloseable {
     }
 
     AgentUnderTest.CniCall del() {
-        return agent.cni(env("DEL"), CONFIG);
+        return agent.cni(env("DEL"), config);
     }
 
     /** Bytes the host side of the pod's veth carried, both directions: every packet of the plain path. */

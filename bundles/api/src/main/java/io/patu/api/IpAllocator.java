@@ -13,11 +13,28 @@ public interface IpAllocator {
 
     /**
      * Returns the addresses leased to this attachment, leasing them first if it has none: calling it twice
-     * for the same attachment gives the same answer.
+     * for the same attachment gives the same answer (the request is not looked at again once a lease exists).
+     * A new lease holds one address per range set of the configuration in force: the request's
+     * {@link IpamRequest#ipamConfigJson() ipam object} (host-local format) when it has one, the allocator's
+     * own configuration otherwise. Addresses come back in range-set order, each with the extra routes of
+     * its family.
      *
-     * @throws PatuException with {@link CniError#TRY_AGAIN} when the pool is exhausted
+     * @throws PatuException with {@link CniError#INVALID_NETWORK_CONFIG} when the ipam object or a requested
+     *                       address is invalid (malformed, outside every range, already taken); with
+     *                       {@link CniError#TRY_AGAIN} when a range set has no free address. Nothing is
+     *                       leased when it throws.
      */
-    List<PodAddress> allocate(PodId id);
+    List<PodAddress> allocate(PodId id, IpamRequest request);
+
+    /**
+     * {@link #allocate(PodId, IpamRequest)} with the allocator's own configuration.
+     *
+     * @deprecated since 1.2: pass an {@link IpamRequest}
+     */
+    @Deprecated
+    default List<PodAddress> allocate(PodId id) {
+        return allocate(id, IpamRequest.DEFAULTS);
+    }
 
     /** Releases the attachment's addresses; returns false if it held none. */
     boolean release(PodId id);
@@ -25,7 +42,10 @@ public interface IpAllocator {
     /** The lease of one attachment, if it has one. */
     Optional<Lease> lease(PodId id);
 
-    /** How many more attachments could get an address now: zero means the next ADD would fail. */
+    /**
+     * How many more attachments could get an address now from the allocator's own configuration: zero means
+     * the next ADD without an ipam object of its own would fail.
+     */
     long freeAddresses();
 
     /** Every lease currently held. */

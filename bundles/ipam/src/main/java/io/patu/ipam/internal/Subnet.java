@@ -47,8 +47,8 @@ record Subnet(InetAddress network, int prefixLength) {
             throw new IllegalArgumentException("'" + text + "' is not an IP address");
         }
         try {
-            return InetAddress.getByName(text);
-        } catch (UnknownHostException e) {
+            return InetAddress.ofLiteral(text);
+        } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("'" + text + "' is not an IP address");
         }
     }
@@ -87,7 +87,32 @@ record Subnet(InetAddress network, int prefixLength) {
         return network.getHostAddress() + "/" + prefixLength;
     }
 
-    private static BigInteger toNumber(InetAddress address) {
+    /** The last address of the subnet: the broadcast address for IPv4. */
+    InetAddress lastAddress() {
+        return address(size().subtract(BigInteger.ONE));
+    }
+
+    /** The subnet {@code cidr} names, its host bits cleared (routes are written that way: x::1/64). */
+    static Subnet parseMasked(String cidr) {
+        int slash = cidr.indexOf('/');
+        if (slash < 0) {
+            throw new IllegalArgumentException("'" + cidr + "' is not in CIDR form (address/prefix)");
+        }
+        InetAddress address = parseLiteral(cidr.substring(0, slash));
+        int prefix;
+        try {
+            prefix = Integer.parseInt(cidr.substring(slash + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + cidr + "' has no numeric prefix length");
+        }
+        int bits = address.getAddress().length * 8;
+        if (prefix < 0 || prefix > bits) {
+            throw new IllegalArgumentException("prefix length /" + prefix + " of '" + cidr + "' is out of range");
+        }
+        return new Subnet(toAddress(toNumber(address).and(mask(bits, prefix)), bits / 8), prefix);
+    }
+
+    static BigInteger toNumber(InetAddress address) {
         return new BigInteger(1, address.getAddress());
     }
 
@@ -97,7 +122,7 @@ record Subnet(InetAddress network, int prefixLength) {
         return all.xor(host);
     }
 
-    private static InetAddress toAddress(BigInteger value, int length) {
+    static InetAddress toAddress(BigInteger value, int length) {
         byte[] raw = value.toByteArray();
         byte[] out = new byte[length];
         int copy = Math.min(raw.length, length);

@@ -36,17 +36,20 @@ record CniRequest(CniCommand command, String containerId, String ifName, Optiona
             command = CniCommand.valueOf(verb);
         } catch (IllegalArgumentException e) {
             throw new PatuException(CniError.INVALID_ENVIRONMENT, "unknown CNI_COMMAND '" + printable(verb)
-                    + "': this plugin implements ADD, DEL, CHECK, STATUS and VERSION");
+                    + "': this plugin implements ADD, DEL, CHECK, GC, STATUS and VERSION");
         }
         NetworkConfig config = NetworkConfig.parse(wire.stdin(), command == CniCommand.VERSION);
         if (command == CniCommand.VERSION) {
             return new CniRequest(command, "", "", Optional.empty(), config);
         }
-        if (command == CniCommand.STATUS) {
-            // STATUS concerns the network, not a container: the spec sets no container variables for it.
-            if (config.cniVersion().equals("1.0.0")) {
-                throw new PatuException(CniError.INCOMPATIBLE_VERSION,
-                        "STATUS is a CNI 1.1.0 verb; the network configuration says cniVersion 1.0.0");
+        if (!config.atLeast(command.since())) {
+            throw new PatuException(CniError.INCOMPATIBLE_VERSION, command + " is a CNI " + command.since()
+                    + " verb; the network configuration says cniVersion " + config.cniVersion());
+        }
+        if (command.networkWide()) {
+            // STATUS and GC concern the network, not a container: the spec sets no container variables for them.
+            if (command == CniCommand.GC) {
+                GcRequest.validAttachments(config);
             }
             return new CniRequest(command, "", "", Optional.empty(), config);
         }
@@ -63,6 +66,12 @@ record CniRequest(CniCommand command, String containerId, String ifName, Optiona
         Optional<Path> netns = Optional.ofNullable(env.get("CNI_NETNS")).filter(s -> !s.isEmpty()).map(CniRequest::netnsPath);
         if (netns.isEmpty() && command != CniCommand.DEL) {
             throw new PatuException(CniError.INVALID_ENVIRONMENT, "CNI_NETNS is not set; " + command + " needs the pod's network namespace");
+        }
+        // Read now so that a malformed one is refused before anything is touched.
+        config.prevResult();
+        if (command == CniCommand.ADD) {
+            config.ipamJson();
+            config.requestedIps();
         }
         return new CniRequest(command, containerId, ifName, netns, config);
     }

@@ -1,6 +1,8 @@
 package io.patu.lifecycle.internal;
 
 import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
+import java.util.Set;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -8,14 +10,22 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.patu.api.Pod;
 import io.patu.api.PodAddress;
+import io.patu.api.PodRoute;
 
 /** The JSON documents the CNI spec defines as plugin output. */
 final class CniResults {
     private CniResults() {
     }
 
-    /** ADD's result: host veth and pod interface, the pod's addresses and its default routes. */
+    /**
+     * ADD's result, shaped for {@code cniVersion}: host veth (index 0) and pod interface (index 1, with its
+     * sandbox, which chained plugins such as bandwidth and tuning look for), the pod's addresses (each
+     * naming interface 1, and before 1.0.0 carrying {@code version} "4" or "6"), its default routes and the
+     * extra routes of its ranges.
+     */
     static byte[] addResult(String cniVersion, Pod pod, String hostVethMac) {
+        boolean ipVersions = NetworkConfig.SUPPORTED_VERSIONS.indexOf(cniVersion)
+                < NetworkConfig.SUPPORTED_VERSIONS.indexOf("1.0.0");
         ObjectNode result = NetworkConfig.JSON.createObjectNode();
         result.put("cniVersion", cniVersion);
         ArrayNode interfaces = result.putArray("interfaces");
@@ -23,14 +33,28 @@ final class CniResults {
         interfaces.addObject().put("name", pod.id().ifName()).put("mac", pod.mac()).put("sandbox", pod.netns());
         ArrayNode ips = result.putArray("ips");
         ArrayNode routes = result.putArray("routes");
+        Set<String> routed = new HashSet<>();
         for (PodAddress address : pod.addresses()) {
-            ips.addObject().put("address", address.cidr()).put("gateway", address.gateway().getHostAddress())
-                    .put("interface", 1);
-            routes.addObject().put("dst", address.isIpv4() ? "0.0.0.0/0" : "::/0")
-                    .put("gw", address.gateway().getHostAddress());
+            ObjectNode ip = ips.addObject();
+            if (ipVersions) {
+                ip.put("version", address.isIpv4() ? "4" : "6");
+            }
+            String gateway = IpText.of(address.gateway());
+            ip.put("address", IpText.cidr(address.address(), address.prefixLength())).put("gateway", gateway).put("interface", 1);
+            addRoute(routes, routed, address.isIpv4() ? "0.0.0.0/0" : "::/0", gateway);
+            for (PodRoute route : address.routes()) {
+                addRoute(routes, routed, IpText.cidr(route.destination(), route.prefixLength()),
+                        route.gateway() == null ? gateway : IpText.of(route.gateway()));
+            }
         }
         result.putObject("dns");
         return bytes(result);
+    }
+
+    private static void addRoute(ArrayNode routes, Set<String> routed, String destination, String gateway) {
+        if (routed.add(destination + " " + gateway)) {
+            routes.addObject().put("dst", destination).put("gw", gateway);
+        }
     }
 
     static byte[] versionResult(String cniVersion) {

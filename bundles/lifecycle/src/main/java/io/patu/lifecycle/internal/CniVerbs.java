@@ -2,20 +2,28 @@ package io.patu.lifecycle.internal;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import io.patu.api.CniError;
 import io.patu.api.IpAllocator;
+import io.patu.api.IpamRequest;
 import io.patu.api.PatuException;
 import io.patu.api.Pod;
 import io.patu.api.PodAddress;
 import io.patu.api.PodId;
 import io.patu.api.PodListener;
 import io.patu.kernel.NativeException;
+import io.patu.kernel.netlink.Link;
+import io.patu.kernel.netlink.RtNetlink;
 import io.patu.kernel.netns.NetNs;
 
 /**
@@ -54,6 +62,7 @@ final class CniVerbs {
         String answerVersion = NetworkConfig.DEFAULT_VERSION;
         try {
             WireRequest wire = WireRequest.decode(requestBytes);
+            answerVersion = NetworkConfig.errorVersion(wire.stdin());
             CniRequest request = CniRequest.from(wire);
             answerVersion = request.config().answerVersion();
             return switch (request.command()) {
@@ -62,6 +71,7 @@ final class CniVerbs {
                 case DEL -> del(request);
                 case CHECK -> check(request);
                 case STATUS -> status();
+                case GC -> gc(request);
             };
         } catch (PatuException e) {
             return failure(answerVersion, e.code(), e.getMessage(), e.details());
@@ -92,7 +102,8 @@ final class CniVerbs {
             notifyRemoved(previous.get());
         }
         boolean hadLease = allocator.lease(id).isPresent();
-        List<PodAddress> addresses = allocator.allocate(id);
+        List<PodAddress> addresses = allocator.allocate(id,
+                new IpamRequest(request.config().ipamJson(), request.config().requestedIps()));
         PodPlumbing.Wired wired;
         try {
             wired = plumbing.wire(id, netns, addresses);
@@ -147,7 +158,89 @@ final class CniVerbs {
         if (problem != null) {
             throw new PatuException(KERNEL_FAILURE, "pod " + pod.id() + " is not as it was set up: " + problem);
         }
+        JsonNode prevResult = request.config().prevResult();
+        if (prevResult != null) {
+            PrevResultCheck.check(prevResult, pod, request.config().ipsCarryVersion(), PrevResultCheck.Observed.read(pod));
+        }
         return WireResponse.success(new byte[0]);
+    }
+
+    /**
+     * GC (spec 1.1.0): removes every attachment of this agent that the runtime does not list as valid: its
+     * pod (the listeners hear podRemoved, then the veth goes and the lease is released), leases that have no
+     * pod, and veths on the bridge that belong to no valid attachment. Keeps going past failures and reports
+     * the first one at the end.
+     */
+    private WireResponse gc(CniRequest request) throws IOException {
+        Set<PodId> valid = GcRequest.validAttachments(request.config());
+        IpAllocator allocator = ipam.get();
+        List<RuntimeException> failures = new ArrayList<>();
+        Set<String> keptVeths = new HashSet<>();
+        valid.forEach(id -> keptVeths.add(HostVethNames.of(id)));
+        for (Pod pod : registry.all()) {
+            if (valid.contains(pod.id())) {
+                continue;
+            }
+            LOG.info(() -> "GC: removing " + pod.id() + ", which the runtime no longer lists");
+            notifyRemoved(pod);
+            attempt(failures, () -> plumbing.unwire(pod.id()));
+            if (allocator == null) {
+                failures.add(new PatuException(CniError.NOT_AVAILABLE, "the ipam feature is not running, so the address of "
+                        + pod.id() + " cannot be released", "start the ipam bundle and retry GC", null));
+                continue;
+            }
+            attempt(failures, () -> allocator.release(pod.id()));
+            attempt(failures, () -> {
+                try {
+                    registry.remove(pod.id());
+                } catch (IOException e) {
+                    throw new PatuException(CniError.IO_FAILURE, "the pod registry cannot be written: " + e.getMessage());
+                }
+            });
+        }
+        if (allocator != null) {
+            for (IpAllocator.Lease lease : allocator.leases()) {
+                if (!valid.contains(lease.id()) && registry.get(lease.id()).isEmpty()) {
+                    LOG.info(() -> "GC: releasing the lease of " + lease.id() + ", which has no pod");
+                    attempt(failures, () -> allocator.release(lease.id()));
+                }
+            }
+        }
+        registry.all().forEach(pod -> keptVeths.add(pod.hostVeth()));
+        attempt(failures, () -> removeStrayVeths(keptVeths));
+        if (!failures.isEmpty()) {
+            throw failures.get(0);
+        }
+        return WireResponse.success(new byte[0]);
+    }
+
+    /** Host veths on the bridge, named as Patu names them, that belong to no kept attachment. */
+    private void removeStrayVeths(Set<String> kept) {
+        try (RtNetlink host = RtNetlink.open()) {
+            Optional<Link> bridge = host.link(plumbing.bridgeName());
+            if (bridge.isEmpty()) {
+                return;
+            }
+            for (Link link : host.links()) {
+                if (link.masterIndex() == bridge.get().index() && "veth".equals(link.kind())
+                        && HostVethNames.looksLikeOne(link.name()) && !kept.contains(link.name())) {
+                    LOG.info(() -> "GC: removing host veth " + link.name() + ", which belongs to no valid attachment");
+                    host.deleteLink(link.name());
+                }
+            }
+        }
+    }
+
+    private static void attempt(List<RuntimeException> failures, Runnable step) {
+        try {
+            step.run();
+        } catch (NativeException e) {
+            LOG.log(Level.WARNING, "GC step failed", e);
+            failures.add(new PatuException(KERNEL_FAILURE, "a kernel operation failed: " + e.getMessage()));
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "GC step failed", e);
+            failures.add(e);
+        }
     }
 
     /** STATUS succeeds only when an ADD could: the ipam feature runs and its pool has a free address. */

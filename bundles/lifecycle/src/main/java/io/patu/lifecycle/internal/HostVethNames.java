@@ -12,6 +12,11 @@ final class HostVethNames {
     private HostVethNames() {
     }
 
+    /** True for a name of the form {@link #of} produces ("patu" and ten hex digits). */
+    static boolean looksLikeOne(String name) {
+        return name.matches("patu[0-9a-f]{10}");
+    }
+
     /**
      * The host-side veth of an attachment: derived from the attachment alone, so DEL finds it even when
      * the agent lost its registry, and short enough for the kernel's 15 bytes.

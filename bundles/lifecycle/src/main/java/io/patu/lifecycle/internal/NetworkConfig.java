@@ -1,6 +1,7 @@
 package io.patu.lifecycle.internal;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
 
@@ -15,22 +16,47 @@ import io.patu.api.PatuException;
 
 /**
  * The network configuration a runtime passes on stdin, reduced to what this agent reads. Addressing
- * comes from the agent's own configuration (Configuration Admin), not from here.
+ * comes from the agent's own configuration (Configuration Admin) unless the configuration carries an
+ * {@code ipam} object; {@link #raw()} keeps the whole document for the verbs that read more of it.
+ *
+ * @param cniVersion the version this call speaks: the configuration's {@code cniVersion}, or, when it
+ *                   carries a {@code cniVersions} list (spec 1.1.0), the highest version in that list that
+ *                   this plugin also speaks
  */
 record NetworkConfig(String cniVersion, String name, String type, JsonNode raw) {
-    /** The versions this plugin speaks; results are shaped for the request's version. */
-    static final List<String> SUPPORTED_VERSIONS = List.of("1.0.0", "1.1.0");
+    /** The versions this plugin speaks, oldest first; results are shaped for the request's version. */
+    static final List<String> SUPPORTED_VERSIONS = List.of("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0");
     static final String DEFAULT_VERSION = "1.0.0";
 
     private static final Pattern NETWORK_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.\\-]*");
     static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
             // Hostile input must not make parsing expensive.
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(65536).build())
-            .build());
+            .build())
+            // A configuration is one JSON document: "{...} garbage" is not one.
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     /** The version to answer errors in: the request's if this plugin speaks it, else the default. */
     String answerVersion() {
         return SUPPORTED_VERSIONS.contains(cniVersion) ? cniVersion : DEFAULT_VERSION;
+    }
+
+    /**
+     * The version to answer an error in, read leniently before the request is validated, so that even a
+     * refusal speaks the version the caller negotiated.
+     */
+    static String errorVersion(byte[] stdin) {
+        try {
+            JsonNode root = JSON.readTree(stdin);
+            if (root == null || !root.isObject()) {
+                return DEFAULT_VERSION;
+            }
+            List<String> offered = versions(root);
+            String version = offered != null ? negotiate(offered, null) : text(root, "cniVersion");
+            return SUPPORTED_VERSIONS.contains(version) ? version : DEFAULT_VERSION;
+        } catch (IOException | RuntimeException e) {
+            return DEFAULT_VERSION;
+        }
     }
 
     static NetworkConfig parse(byte[] stdin, boolean versionOnly) {
@@ -51,6 +77,10 @@ record NetworkConfig(String cniVersion, String name, String type, JsonNode raw) 
         if (versionOnly) {
             return new NetworkConfig(version == null ? DEFAULT_VERSION : version, "", "", root);
         }
+        List<String> offered = versions(root);
+        if (offered != null) {
+            version = negotiate(offered, version);
+        }
         if (version == null) {
             throw new PatuException(CniError.INVALID_NETWORK_CONFIG, "the network configuration has no \"cniVersion\"");
         }
@@ -68,6 +98,112 @@ record NetworkConfig(String cniVersion, String name, String type, JsonNode raw) 
             throw new PatuException(CniError.INVALID_NETWORK_CONFIG, "the network configuration has no \"type\"");
         }
         return new NetworkConfig(version, name, type, root);
+    }
+
+    /** The {@code cniVersions} list (spec 1.1.0), or null when the configuration has none. */
+    private static List<String> versions(JsonNode root) {
+        JsonNode node = root.get("cniVersions");
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isArray() || node.isEmpty()) {
+            throw new PatuException(CniError.INVALID_NETWORK_CONFIG, "\"cniVersions\" must be a non-empty list of strings");
+        }
+        List<String> versions = new ArrayList<>();
+        for (JsonNode element : node) {
+            if (!element.isTextual()) {
+                throw new PatuException(CniError.INVALID_NETWORK_CONFIG, "\"cniVersions\" must be a non-empty list of strings");
+            }
+            versions.add(element.asText());
+        }
+        return versions;
+    }
+
+    /**
+     * Spec 1.1.0 version selection: of the versions the configuration lists, the highest one this plugin
+     * speaks. {@code cniVersion}, if present too, is what older runtimes use; the list supersedes it.
+     */
+    static String negotiate(List<String> offered, String cniVersion) {
+        String best = null;
+        for (String candidate : offered) {
+            if (SUPPORTED_VERSIONS.contains(candidate)
+                    && (best == null || SUPPORTED_VERSIONS.indexOf(candidate) > SUPPORTED_VERSIONS.indexOf(best))) {
+                best = candidate;
+            }
+        }
+        if (best == null) {
+            StringBuilder listed = new StringBuilder();
+            offered.stream().limit(8).forEach(v -> listed.append(listed.isEmpty() ? "" : ", ").append(CniRequest.printable(v)));
+            throw new PatuException(CniError.INCOMPATIBLE_VERSION, "none of the cniVersions [" + listed
+                    + (offered.size() > 8 ? ", ..." : "") + "] is spoken by this plugin, which speaks "
+                    + String.join(", ", SUPPORTED_VERSIONS));
+        }
+        return best;
+    }
+
+    /** True when this call's version is at least {@code version} (both among {@link #SUPPORTED_VERSIONS}). */
+    boolean atLeast(String version) {
+        return SUPPORTED_VERSIONS.indexOf(cniVersion) >= SUPPORTED_VERSIONS.indexOf(version);
+    }
+
+    /** Results before 1.0.0 carry {@code ips[].version}. */
+    boolean ipsCarryVersion() {
+        return !atLeast("1.0.0");
+    }
+
+    /** The {@code prevResult} a chained call carries, or null; must be an object when present. */
+    JsonNode prevResult() {
+        JsonNode node = raw.get("prevResult");
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isObject()) {
+            throw new PatuException(CniError.INVALID_NETWORK_CONFIG, "\"prevResult\" must be a JSON object");
+        }
+        return node;
+    }
+
+    /** Raw JSON text of the {@code ipam} object, or null when the configuration has none. */
+    String ipamJson() {
+        JsonNode node = raw.get("ipam");
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isObject()) {
+            throw new PatuException(CniError.INVALID_NETWORK_CONFIG, "\"ipam\" must be a JSON object");
+        }
+        // A configuration naming only an ipam type (e.g. {"type":"patu"}) asks for nothing of its own.
+        if (node.size() == 0 || node.size() == 1 && node.has("type")) {
+            return null;
+        }
+        return node.toString();
+    }
+
+    /**
+     * Addresses the runtime asks for: the {@code ips} capability ({@code runtimeConfig.ips}), or else the
+     * {@code args.cni.ips} convention. Empty when it asks for none.
+     */
+    List<String> requestedIps() {
+        JsonNode node = raw.path("runtimeConfig").path("ips");
+        String where = "runtimeConfig.ips";
+        if (node.isMissingNode() || node.isNull()) {
+            node = raw.path("args").path("cni").path("ips");
+            where = "args.cni.ips";
+        }
+        if (node.isMissingNode() || node.isNull()) {
+            return List.of();
+        }
+        if (!node.isArray()) {
+            throw new PatuException(CniError.INVALID_NETWORK_CONFIG, "\"" + where + "\" must be a list of addresses");
+        }
+        List<String> ips = new ArrayList<>();
+        for (JsonNode element : node) {
+            if (!element.isTextual()) {
+                throw new PatuException(CniError.INVALID_NETWORK_CONFIG, "\"" + where + "\" must be a list of addresses");
+            }
+            ips.add(element.asText());
+        }
+        return ips;
     }
 
     private static String text(JsonNode root, String field) {

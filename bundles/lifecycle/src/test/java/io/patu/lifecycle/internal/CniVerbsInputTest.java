@@ -79,7 +79,7 @@ class CniVerbsInputTest {
         assertEquals(0, response.exitStatus());
         JsonNode json = NetworkConfig.JSON.readTree(response.stdout());
         assertEquals("1.0.0", json.get("cniVersion").asText());
-        assertEquals("[\"1.0.0\",\"1.1.0\"]", json.get("supportedVersions").toString());
+        assertEquals("[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]", json.get("supportedVersions").toString());
     }
 
     @Test
@@ -97,6 +97,7 @@ class CniVerbsInputTest {
         JsonNode json = error(verbs.handle(frame(env("ADD"), "{\"cniVersion\": ")), CniError.DECODE_FAILURE);
         assertTrue(json.get("msg").asText().contains("not valid JSON"));
         error(verbs.handle(frame(env("ADD"), "[1,2]")), CniError.DECODE_FAILURE);
+        error(verbs.handle(frame(env("ADD"), CONFIG + " }}garbage")), CniError.DECODE_FAILURE);
         error(verbs.handle(frame(env("ADD"), "[".repeat(10_000))), CniError.DECODE_FAILURE);
     }
 

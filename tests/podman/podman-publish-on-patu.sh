@@ -1,0 +1,316 @@
+#!/usr/bin/env bash
+# podman-publish-on-patu.sh: a podman container on a conflist of Patu then the reference portmap plugin
+# publishes a port (podman run -p); a TCP connection to that port on the host reaches the container, and
+# removing the container (CNI DEL through the chain) removes portmap's rules again.
+#
+# Run as root on Debian 12 after the build (mvn -B -q install -DskipTests):
+#     sudo tests/podman/podman-publish-on-patu.sh
+# Environment: PATU_DIST   the assembled agent (default: <repo>/distribution/target/patu)
+#              PATU_SUBNET a free /24 for the test pods (default: the first free 10.79.N.0/24, N = 200..250)
+#
+# Everything is private to this run: podman reads its own containers.conf (CONTAINERS_CONF) and
+# storage.conf (CONTAINERS_STORAGE_CONF) under a temporary directory, the agent has its own socket, bridge,
+# subnet, state and bpffs directories, and the containers live under their own cgroup. All of it is
+# removed on exit and checked to be gone. Exit status 0 only if the test passed and nothing was left.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)
+DIST=${PATU_DIST:-$REPO/distribution/target/patu}
+IMAGE=localhost/patu-busybox:1
+PORT=8080
+HOST_PORT=$((18000 + $$ % 1000))
+PACKAGES=(podman runc containernetworking-plugins busybox-static jq bpftool iproute2 util-linux iptables nftables)
+
+ID=$$
+NET=patu-pub-$ID                # podman network, CNI conflist name, container name prefix
+BRIDGE=patupub$ID               # at most 15 characters
+CG=patu-podman-pub-$ID          # cgroup (v2 under /sys/fs/cgroup/unified, and v1 where runc puts it)
+CG2=/sys/fs/cgroup/unified/$CG
+BPFFS=/sys/fs/bpf/patu-podman-pub-$ID
+STARTED=$(date +%s%N)
+
+log() { echo "podman-publish-on-patu: $*"; }
+fail() { echo "podman-publish-on-patu: FAIL: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || fail "run as root (it creates a bridge, cgroups and loads eBPF programs)"
+
+# --- Debian packages: install only what is missing -----------------------------------------------------
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# --- the assembled agent -------------------------------------------------------------------------------
+if [ ! -x "$DIST/bin/patu" ] || [ ! -x "$DIST/cni/patu" ]; then
+    [ -n "${PATU_DIST:-}" ] && fail "PATU_DIST=$PATU_DIST holds no assembled agent (bin/patu, cni/patu)"
+    log "no build found, building: mvn -B -q install -DskipTests"
+    [ -d /usr/lib/jvm/temurin-25-jdk-amd64 ] && export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
+    (cd "$REPO" && mvn -B -q install -DskipTests) || fail "build failed"
+fi
+
+# --- state for clean-up --------------------------------------------------------------------------------
+TMP=""
+AGENT_PID=""
+MOUNTED_CG2=0
+MOUNTED_BPF=0
+VAR_LIB_CNI_EXISTED=0; [ -e /var/lib/cni ] && VAR_LIB_CNI_EXISTED=1
+declare -a VETHS=() NETNS=()
+# Global places podman or CNI could write to; compared before and after.
+global_snapshot() {
+    for d in /etc/cni/net.d /etc/containers /var/lib/containers /var/lib/containers/cache /run/containers \
+             /run/libpod; do
+        if [ -e "$d" ]; then echo "$d: $(ls -A "$d" | tr '\n' ' ')"; else echo "$d: absent"; fi
+    done
+    local bic=/var/lib/containers/cache/blob-info-cache-v1.boltdb
+    [ -e "$bic" ] && echo "$bic: $(stat -c %Y.%s "$bic")"
+    return 0
+}
+GLOBAL_BEFORE=$(global_snapshot)
+# portmap's DEL removes the container's own chain but keeps the chains all its containers share, and
+# iptables-nft keeps the nat tables it created: whatever of that was not there before goes at the end.
+nat_snapshot() { iptables-save -t nat 2>/dev/null | grep -v '^#'; ip6tables-save -t nat 2>/dev/null | grep -v '^#'; nft list tables 2>/dev/null; }
+NAT_BEFORE=$(nat_snapshot)
+remove_portmap_scaffolding() {
+    local t c family
+    for t in iptables ip6tables; do
+        grep -q CNI-HOSTPORT-DNAT <<<"$NAT_BEFORE" && continue
+        $t -t nat -S 2>/dev/null | grep -q CNI-HOSTPORT-DNAT || continue
+        $t -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT 2>/dev/null
+        $t -t nat -D OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT 2>/dev/null
+        $t -t nat -D POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ 2>/dev/null
+        for c in CNI-HOSTPORT-DNAT CNI-HOSTPORT-MASQ CNI-HOSTPORT-SETMARK; do
+            $t -t nat -F "$c" 2>/dev/null; $t -t nat -X "$c" 2>/dev/null
+        done
+    done
+    for family in ip ip6; do
+        t=iptables; [ "$family" = ip6 ] && t=ip6tables
+        grep -qx "table $family nat" <<<"$NAT_BEFORE" && continue
+        nft list tables 2>/dev/null | grep -qx "table $family nat" || continue
+        # Only an empty table: policies, and no rule or chain of anyone else.
+        [ -z "$($t -t nat -S 2>/dev/null | grep -v '^-P ')" ] && nft delete table "$family" nat 2>/dev/null
+    done
+    return 0
+}
+
+# podman on the private configuration only, never the machine's.
+pm() { CONTAINERS_CONF=$TMP/containers.conf CONTAINERS_STORAGE_CONF=$TMP/storage.conf podman "$@"; }
+
+cleanup() {
+    local rc=$? leftovers=() d i
+    set +e
+    trap - EXIT INT TERM
+    log "clean-up"
+    if [ -n "$TMP" ] && [ -e "$TMP/containers.conf" ] && [ -e "$TMP/storage.conf" ]; then
+        pm rm -f -t 0 -a >/dev/null 2>&1
+        [ -n "$(pm ps -a -q 2>/dev/null)" ] && leftovers+=("podman containers: $(pm ps -a --format '{{.Names}}')")
+    fi
+    if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
+        kill -TERM "$AGENT_PID"
+        for i in $(seq 200); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$AGENT_PID" 2>/dev/null && { leftovers+=("agent $AGENT_PID ignored SIGTERM, killed"); kill -KILL "$AGENT_PID"; }
+        wait "$AGENT_PID" 2>/dev/null
+    fi
+    [ -n "$TMP" ] && [ -e "$TMP/agent.json" ] && "$TMP/patu/bin/patu" purge --config "$TMP/agent.json" >/dev/null
+    # runc made $CG in every v1 hierarchy and in the v2 one (libpod-<id> below it; conmon's in v1 only).
+    for d in /sys/fs/cgroup/*/"$CG"; do
+        [ -d "$d" ] || continue
+        for i in $(seq 50); do find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; [ -d "$d" ] || break; sleep 0.1; done
+    done
+    # libcni caches each result under /var/lib/cni/results and drops it on DEL.
+    rm -f /var/lib/cni/results/"$NET"-* 2>/dev/null
+    remove_portmap_scaffolding
+    if [ "$VAR_LIB_CNI_EXISTED" = 0 ] && [ -d /var/lib/cni ]; then
+        rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null
+    fi
+    if [ "$rc" != 0 ] && [ -n "$TMP" ] && [ -s "$TMP/agent.log" ]; then
+        cp "$TMP/agent.log" "/tmp/podman-publish-on-patu-$ID-agent.log" && log "agent log kept: /tmp/podman-publish-on-patu-$ID-agent.log"
+    fi
+    [ -n "$TMP" ] && rm -rf -- "$TMP"
+    [ "$MOUNTED_CG2" = 1 ] && umount /sys/fs/cgroup/unified
+    [ "$MOUNTED_BPF" = 1 ] && umount /sys/fs/bpf
+
+    # Verify nothing this run created is left.
+    [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null && leftovers+=("agent process $AGENT_PID")
+    ip link show "$BRIDGE" >/dev/null 2>&1 && leftovers+=("bridge $BRIDGE")
+    for i in "${VETHS[@]}"; do ip link show "$i" >/dev/null 2>&1 && leftovers+=("veth $i"); done
+    for i in "${NETNS[@]}"; do [ -e "$i" ] && leftovers+=("netns $i"); done
+    [ -e "$BPFFS" ] && leftovers+=("bpffs $BPFFS")
+    for d in /sys/fs/cgroup/*/"$CG"; do [ -e "$d" ] && leftovers+=("cgroup $d"); done
+    ls /var/lib/cni/results/"$NET"-* >/dev/null 2>&1 && leftovers+=("CNI cache /var/lib/cni/results/$NET-*")
+    [ -n "$TMP" ] && [ -e "$TMP" ] && leftovers+=("temp dir $TMP")
+    [ "$(nat_snapshot)" = "$NAT_BEFORE" ] || leftovers+=("nat rules or tables changed: $(diff <(echo "$NAT_BEFORE") <(nat_snapshot) | grep '^[<>]' | tr '\n' ' ')")
+    local after; after=$(global_snapshot)
+    [ "$after" = "$GLOBAL_BEFORE" ] || leftovers+=("global podman/CNI paths changed: $(diff <(echo "$GLOBAL_BEFORE") <(echo "$after") | grep '^[<>]' | tr '\n' ' ')")
+    if [ ${#leftovers[@]} -gt 0 ]; then
+        printf 'podman-publish-on-patu: FAIL: left behind: %s\n' "${leftovers[@]}" >&2
+        rc=1
+    else
+        log "nothing left behind (containers, network config, agent, bridge, veths, netns, bpffs pins, cgroups, nat rules, temp dir)"
+    fi
+    local ms=$(( ($(date +%s%N) - STARTED) / 1000000 ))
+    log "took $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s, exit status $rc"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- kernel mounts the agent and the test need ---------------------------------------------------------
+if ! mountpoint -q /sys/fs/bpf; then mount -t bpf bpf /sys/fs/bpf; MOUNTED_BPF=1; fi
+if ! mountpoint -q /sys/fs/cgroup/unified; then
+    if grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts; then
+        fail "cgroup v2 is mounted at /sys/fs/cgroup (unified mode); this script expects the hybrid layout of these machines"
+    fi
+    mkdir -p /sys/fs/cgroup/unified 2>/dev/null || true
+    mount -t cgroup2 none /sys/fs/cgroup/unified; MOUNTED_CG2=1
+fi
+[ "$(stat -f -c %T /sys/fs/cgroup/unified)" = cgroup2fs ] || fail "/sys/fs/cgroup/unified is not cgroup v2"
+
+TMP=$(mktemp -d /tmp/patu-podman-pub.XXXXXX)
+# A private copy of the agent: a rebuild of distribution/target during the run cannot pull it away.
+cp -a "$DIST" "$TMP/patu"
+PATU="$TMP/patu/bin/patu"
+mkdir -p "$TMP"/{cni-bin,cni-conf,storage,run,podman-tmp,state,rootfs}
+
+# --- a free /24 ----------------------------------------------------------------------------------------
+subnet_free() { # nothing routed inside it or covering it, other than the default route
+    [ -z "$(ip -4 route show root "$1"; ip -4 route show match "$1" | grep -v '^default')" ]
+}
+if [ -n "${PATU_SUBNET:-}" ]; then
+    SUBNET=$PATU_SUBNET
+    subnet_free "$SUBNET" || fail "PATU_SUBNET=$SUBNET overlaps a route: $(ip -4 route show match "$SUBNET" | grep -v '^default')"
+else
+    SUBNET=""
+    for n in $(seq 200 250); do subnet_free "10.79.$n.0/24" && { SUBNET=10.79.$n.0/24; break; }; done
+    [ -n "$SUBNET" ] || fail "no free 10.79.N.0/24 (N = 200..250); set PATU_SUBNET"
+fi
+
+# --- the agent: its own socket, bridge, subnet, state, pins, and the test's cgroup ---------------------
+mkdir "$CG2"
+export PATU_SOCKET=$TMP/patu.sock
+jq --arg sock "$PATU_SOCKET" --arg bridge "$BRIDGE" --arg state "$TMP/state" --arg subnet "$SUBNET" \
+   --arg bpffs "$BPFFS" --arg cg "$CG2" '
+    ."io.patu.lifecycle" += {bridgeName: $bridge, socketPath: $sock, stateDir: $state}
+  | ."io.patu.ipam" += {subnet: $subnet, gateway: "", stateDir: $state}
+  | ."io.patu.datapath.sockmap" += {bpffsDir: $bpffs, cgroupPath: $cg}' \
+   "$TMP/patu/conf/patu.json" >"$TMP/agent.json"
+# 'patu run' in the background rather than 'patu start': start/stop keep one pid file, /run/patu/agent.pid,
+# for every agent, so a second agent would take over (and 'stop' would stop) whatever owns it.
+# Working directory $TMP: whatever the agent might write relative to it goes away with the temp dir.
+(cd "$TMP" && exec setsid "$PATU" run --config "$TMP/agent.json" </dev/null >"$TMP/agent.log" 2>&1) &
+AGENT_PID=$!
+agent_answers() { echo '{"cniVersion":"1.0.0"}' | CNI_COMMAND=VERSION "$TMP/patu/cni/patu" >/dev/null 2>&1; }
+for i in $(seq 300); do
+    agent_answers && break
+    kill -0 "$AGENT_PID" 2>/dev/null || { grep -v "^[[:space:]]*at " "$TMP/agent.log" | tail -n 25 >&2; fail "the agent exited during start-up"; }
+    [ "$i" -lt 300 ] || { grep -v "^[[:space:]]*at " "$TMP/agent.log" | tail -n 25 >&2; fail "the agent did not answer on $PATU_SOCKET within 30 s"; }
+    sleep 0.1
+done
+log "agent pid $AGENT_PID: socket $PATU_SOCKET, bridge $BRIDGE, subnet $SUBNET, pins $BPFFS, sockops on $CG2"
+
+"$PATU" install-cni --bin-dir "$TMP/cni-bin" --conf-dir "$TMP/cni-conf" --name "$NET" >/dev/null
+# Patu first, then portmap, which podman hands the published ports (capability portMappings).
+cat >"$TMP/cni-conf/10-$NET.conflist" <<CONFLIST
+{
+  "cniVersion": "1.0.0",
+  "name": "$NET",
+  "plugins": [
+    { "type": "patu" },
+    { "type": "portmap", "capabilities": { "portMappings": true } }
+  ]
+}
+CONFLIST
+
+# --- private podman configuration ----------------------------------------------------------------------
+# PATU_SOCKET reaches the plugin two ways: podman passes its own environment to CNI plugins (ADD, and DEL
+# by 'podman rm'), and conmon_env_vars hands it to conmon, whose exit command ('podman container cleanup')
+# runs the DEL when a container stops by itself.
+cat >"$TMP/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+log_driver = "k8s-file"
+
+[network]
+network_backend = "cni"
+cni_plugin_dirs = ["$TMP/cni-bin", "/usr/lib/cni"]
+network_config_dir = "$TMP/cni-conf"
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "none"
+tmp_dir = "$TMP/podman-tmp"
+conmon_env_vars = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "PATU_SOCKET=$PATU_SOCKET"]
+EOF
+cat >"$TMP/storage.conf" <<EOF
+[storage]
+driver = "vfs"
+graphroot = "$TMP/storage"
+runroot = "$TMP/run"
+EOF
+export CONTAINERS_CONF=$TMP/containers.conf CONTAINERS_STORAGE_CONF=$TMP/storage.conf
+
+pm network exists "$NET" || fail "podman does not see network $NET (conflist in $TMP/cni-conf)"
+
+# --- the image: busybox-static in an empty root ---------------------------------------------------------
+if ! pm image exists "$IMAGE"; then
+    mkdir -p "$TMP/rootfs"/{bin,etc,proc,sys,dev,tmp,run}
+    cp /bin/busybox "$TMP/rootfs/bin/busybox"
+    for applet in sh nc dd wc sed cat sleep ip ls; do ln -s busybox "$TMP/rootfs/bin/$applet"; done
+    tar -C "$TMP/rootfs" -cf "$TMP/rootfs.tar" .
+    # podman 4.3's import writes its blob-info cache to /var/lib/containers/cache whatever the storage
+    # root; a tmpfs over that place, in a mount namespace of its own, keeps the machine untouched.
+    mp=/var/lib/containers/cache
+    while [ ! -d "$mp" ]; do mp=$(dirname "$mp"); done
+    unshare --mount --propagation private -- sh -c 'mount -t tmpfs -o size=16m,mode=0700 patu-e2e "$1" && shift && exec "$@"' \
+        _ "$mp" podman import -q --change 'CMD ["/bin/sh"]' "$TMP/rootfs.tar" "$IMAGE" >/dev/null \
+        || fail "podman import of the busybox rootfs failed"
+fi
+
+# --- a container publishing a port --------------------------------------------------------------------
+ctr=$NET-web
+# busybox nc serves one connection per start; the loop keeps the port served.
+pm run -d --name "$ctr" --network "$NET" --cgroup-parent "/$CG" -p "$HOST_PORT:$PORT" "$IMAGE" \
+    sh -c "while true; do echo hello-from-the-container | nc -l -p $PORT; done" >/dev/null \
+    || fail "podman run -p $HOST_PORT:$PORT failed"
+ip_c=$(pm inspect "$ctr" | jq -r --arg n "$NET" '.[0].NetworkSettings.Networks[$n].IPAddress')
+gw=$(pm inspect "$ctr" | jq -r --arg n "$NET" '.[0].NetworkSettings.Networks[$n].Gateway')
+NETNS+=("$(pm inspect -f '{{.NetworkSettings.SandboxKey}}' "$ctr")")
+idx=$(pm exec "$ctr" cat /sys/class/net/eth0/iflink)
+VETHS+=("$(ip -o link show | awk -F': ' -v i="$idx" '$1 == i { sub(/@.*/, "", $2); print $2 }')")
+[[ "$ip_c" =~ ^[0-9.]+$ ]] || fail "the container got no address on $NET"
+for i in $(seq 100); do
+    nsenter --net="${NETNS[0]}" ss -Hltn "sport = :$PORT" | grep -q LISTEN && break
+    [ "$i" -lt 100 ] || fail "the container does not listen on $PORT"
+    sleep 0.1
+done
+rules=$(iptables-save -t nat | grep -c -- "--to-destination $ip_c:$PORT" || true)
+[ "$rules" -ge 1 ] || fail "portmap made no DNAT rule to $ip_c:$PORT"
+
+# A host process connects to the published port on the host's address on the Patu bridge.
+greeting=""
+for i in $(seq 20); do
+    greeting=$(timeout 5 bash -c "exec 3<>/dev/tcp/$gw/$HOST_PORT && head -n 1 <&3" 2>/dev/null || true)
+    [ -n "$greeting" ] && break
+    sleep 0.2
+done
+
+pm rm -f -t 0 "$ctr" >/dev/null || fail "podman rm failed"
+left=$(iptables-save -t nat | grep -c -- "$ip_c" || true)
+
+echo
+echo "== podman publish on Patu: report"
+printf '  %-30s %s\n' "container" "$ctr  $ip_c  host veth ${VETHS[0]}"
+printf '  %-30s %s\n' "published" "$gw:$HOST_PORT -> $ip_c:$PORT (portmap DNAT rules: $rules)"
+printf '  %-30s %s\n' "host read" "${greeting:-nothing}"
+printf '  %-30s %s\n' "nat rules naming it after rm" "$left"
+echo
+
+[ "$greeting" = hello-from-the-container ] || fail "a connection to $gw:$HOST_PORT did not reach the container (read '$greeting')"
+[ "$left" = 0 ] || fail "portmap's rules for $ip_c survived podman rm"
+log "OK: the published port reached the container through Patu and portmap, and podman rm removed the rules"
