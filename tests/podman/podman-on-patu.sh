@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# podman-on-patu.sh: two podman containers on a Patu CNI network talk TCP; the sk_msg redirect counters
-# must carry the payload and the containers' veths must not.
+# podman-on-patu.sh: podman containers on a Patu CNI network, chained with the reference portmap plugin
+# as a podman network would be. Two containers talk TCP: the sk_msg redirect counters must carry the
+# payload and their veths must not. A third publishes a port (podman run -p): a connection to it on the
+# host reaches the container, and podman rm removes portmap's rules.
 #
 # Run as root on Debian 12 after the build (mvn -B -q install -DskipTests):
 #     sudo tests/podman/podman-on-patu.sh
@@ -17,10 +19,11 @@ REPO=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)
 DIST=${PATU_DIST:-$REPO/distribution/target/patu}
 IMAGE=localhost/patu-busybox:1
 PORT=5000
+HOST_PORT=$((18000 + $$ % 1000))
 BLOCK=65536
 BLOCKS=512                      # 32 MiB
 PAYLOAD=$((BLOCK * BLOCKS))
-PACKAGES=(podman runc containernetworking-plugins busybox-static jq bpftool iproute2 util-linux)
+PACKAGES=(podman runc containernetworking-plugins busybox-static jq bpftool iproute2 util-linux iptables nftables)
 
 ID=$$
 NET=patu-e2e-$ID                # podman network, CNI conflist name, container name prefix
@@ -72,6 +75,31 @@ global_snapshot() {
     return 0
 }
 GLOBAL_BEFORE=$(global_snapshot)
+# portmap's DEL removes the container's own chain but keeps the chains all its containers share, and
+# iptables-nft keeps the nat tables it created: whatever of that was not there before goes at the end.
+nat_snapshot() { iptables-save -t nat 2>/dev/null | grep -v '^#'; ip6tables-save -t nat 2>/dev/null | grep -v '^#'; nft list tables 2>/dev/null; }
+NAT_BEFORE=$(nat_snapshot)
+remove_portmap_scaffolding() {
+    local t c family
+    for t in iptables ip6tables; do
+        grep -q CNI-HOSTPORT-DNAT <<<"$NAT_BEFORE" && continue
+        $t -t nat -S 2>/dev/null | grep -q CNI-HOSTPORT-DNAT || continue
+        $t -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT 2>/dev/null
+        $t -t nat -D OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT 2>/dev/null
+        $t -t nat -D POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ 2>/dev/null
+        for c in CNI-HOSTPORT-DNAT CNI-HOSTPORT-MASQ CNI-HOSTPORT-SETMARK; do
+            $t -t nat -F "$c" 2>/dev/null; $t -t nat -X "$c" 2>/dev/null
+        done
+    done
+    for family in ip ip6; do
+        t=iptables; [ "$family" = ip6 ] && t=ip6tables
+        grep -qx "table $family nat" <<<"$NAT_BEFORE" && continue
+        nft list tables 2>/dev/null | grep -qx "table $family nat" || continue
+        # Only an empty table: policies, and no rule or chain of anyone else.
+        [ -z "$($t -t nat -S 2>/dev/null | grep -v '^-P ')" ] && nft delete table "$family" nat 2>/dev/null
+    done
+    return 0
+}
 
 # podman on the private configuration only, never the machine's.
 pm() { CONTAINERS_CONF=$TMP/containers.conf CONTAINERS_STORAGE_CONF=$TMP/storage.conf podman "$@"; }
@@ -85,6 +113,7 @@ cleanup() {
         pm rm -f -t 0 -a >/dev/null 2>&1
         [ -n "$(pm ps -a -q 2>/dev/null)" ] && leftovers+=("podman containers: $(pm ps -a --format '{{.Names}}')")
     fi
+    remove_portmap_scaffolding
     if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
         kill -TERM "$AGENT_PID"
         for i in $(seq 200); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
@@ -118,13 +147,14 @@ cleanup() {
     for d in /sys/fs/cgroup/*/"$CG"; do [ -e "$d" ] && leftovers+=("cgroup $d"); done
     ls /var/lib/cni/results/"$NET"-* >/dev/null 2>&1 && leftovers+=("CNI cache /var/lib/cni/results/$NET-*")
     [ -n "$TMP" ] && [ -e "$TMP" ] && leftovers+=("temp dir $TMP")
+    [ "$(nat_snapshot)" = "$NAT_BEFORE" ] || leftovers+=("nat rules or tables changed: $(diff <(echo "$NAT_BEFORE") <(nat_snapshot) | grep '^[<>]' | tr '\n' ' ')")
     local after; after=$(global_snapshot)
     [ "$after" = "$GLOBAL_BEFORE" ] || leftovers+=("global podman/CNI paths changed: $(diff <(echo "$GLOBAL_BEFORE") <(echo "$after") | grep '^[<>]' | tr '\n' ' ')")
     if [ ${#leftovers[@]} -gt 0 ]; then
         printf 'podman-on-patu: FAIL: left behind: %s\n' "${leftovers[@]}" >&2
         rc=1
     else
-        log "nothing left behind (containers, network config, agent, bridge, veths, netns, bpffs pins, cgroups, temp dir)"
+        log "nothing left behind (containers, network config, agent, bridge, veths, netns, bpffs pins, cgroups, nat rules, temp dir)"
     fi
     local ms=$(( ($(date +%s%N) - STARTED) / 1000000 ))
     log "took $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s, exit status $rc"
@@ -188,6 +218,10 @@ done
 log "agent pid $AGENT_PID: socket $PATU_SOCKET, bridge $BRIDGE, subnet $SUBNET, pins $BPFFS, sockops on $CG2"
 
 "$PATU" install-cni --bin-dir "$TMP/cni-bin" --conf-dir "$TMP/cni-conf" --name "$NET" >/dev/null
+# Patu first, then portmap, which podman hands the published ports (capability portMappings).
+conflist="$TMP/cni-conf/10-$NET.conflist"
+jq '.plugins += [{"type": "portmap", "capabilities": {"portMappings": true}}]' "$conflist" >"$conflist.new"
+mv "$conflist.new" "$conflist"
 
 # --- private podman configuration ----------------------------------------------------------------------
 # PATU_SOCKET reaches the plugin two ways: podman passes its own environment to CNI plugins (ADD, and DEL
@@ -320,3 +354,46 @@ if [ ${#errors[@]} -gt 0 ]; then
     exit 1
 fi
 log "OK: the payload went through sk_msg socket redirection, not through the veths"
+
+# --- a container publishing a port --------------------------------------------------------------------
+ctr=$NET-web
+# busybox nc serves one connection per start; the loop keeps the port served.
+pm run -d --name "$ctr" --network "$NET" --cgroup-parent "/$CG" -p "$HOST_PORT:$PORT" "$IMAGE" \
+    sh -c "while true; do echo hello-from-the-container | nc -l -p $PORT; done" >/dev/null \
+    || fail "podman run -p $HOST_PORT:$PORT failed"
+ip_c=$(pm inspect "$ctr" | jq -r --arg n "$NET" '.[0].NetworkSettings.Networks[$n].IPAddress')
+gw=$(pm inspect "$ctr" | jq -r --arg n "$NET" '.[0].NetworkSettings.Networks[$n].Gateway')
+NETNS+=("$(pm inspect -f '{{.NetworkSettings.SandboxKey}}' "$ctr")")
+idx=$(pm exec "$ctr" cat /sys/class/net/eth0/iflink)
+VETHS+=("$(ip -o link show | awk -F': ' -v i="$idx" '$1 == i { sub(/@.*/, "", $2); print $2 }')")
+[[ "$ip_c" =~ ^[0-9.]+$ ]] || fail "the container got no address on $NET"
+for i in $(seq 100); do
+    nsenter --net="${NETNS[-1]}" ss -Hltn "sport = :$PORT" | grep -q LISTEN && break
+    [ "$i" -lt 100 ] || fail "the container does not listen on $PORT"
+    sleep 0.1
+done
+rules=$(iptables-save -t nat | grep -c -- "--to-destination $ip_c:$PORT" || true)
+[ "$rules" -ge 1 ] || fail "portmap made no DNAT rule to $ip_c:$PORT"
+
+# A host process connects to the published port on the host's address on the Patu bridge.
+greeting=""
+for i in $(seq 20); do
+    greeting=$(timeout 5 bash -c "exec 3<>/dev/tcp/$gw/$HOST_PORT && head -n 1 <&3" 2>/dev/null || true)
+    [ -n "$greeting" ] && break
+    sleep 0.2
+done
+
+pm rm -f -t 0 "$ctr" >/dev/null || fail "podman rm failed"
+left=$(iptables-save -t nat | grep -c -- "$ip_c" || true)
+
+echo
+echo "== a published port: report"
+printf '  %-30s %s\n' "container" "$ctr  $ip_c  host veth ${VETHS[-1]}"
+printf '  %-30s %s\n' "published" "$gw:$HOST_PORT -> $ip_c:$PORT (portmap DNAT rules: $rules)"
+printf '  %-30s %s\n' "host read" "${greeting:-nothing}"
+printf '  %-30s %s\n' "nat rules naming it after rm" "$left"
+echo
+
+[ "$greeting" = hello-from-the-container ] || fail "a connection to $gw:$HOST_PORT did not reach the container (read '$greeting')"
+[ "$left" = 0 ] || fail "portmap's rules for $ip_c survived podman rm"
+log "OK: the published port reached the container through Patu and portmap, and podman rm removed the rules"

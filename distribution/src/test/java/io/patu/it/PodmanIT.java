@@ -12,17 +12,19 @@ import org.junit.jupiter.api.Test;
 import io.patu.kernel.testing.KernelTest;
 
 /**
- * A real runtime: podman 4.3 with its CNI backend runs two containers on a Patu network written by
- * {@code patu install-cni}, and they talk TCP through socket redirection. The scenario lives in
+ * A real runtime: podman 4.3 with its CNI backend runs containers on a Patu network written by
+ * {@code patu install-cni}, chained with the reference portmap plugin. Two talk TCP through socket
+ * redirection; a third publishes a port that a host connection reaches. The scenario lives in
  * tests/podman/podman-on-patu.sh, which a person can run by hand too; it checks the payload arrived,
- * the redirect counters carried it, the veths did not, and that nothing is left behind.
+ * the redirect counters carried it, the veths did not, the published port answers, and that nothing is
+ * left behind.
  */
 @KernelTest
 class PodmanIT {
     private static final Path SCRIPT = Path.of(System.getProperty("patu.repo", ".."), "tests/podman/podman-on-patu.sh");
 
     @Test
-    void twoPodmanContainersTalkThroughSocketRedirection() throws Exception {
+    void podmanContainersTalkThroughRedirectionAndPublishAPort() throws Exception {
         ProcessBuilder builder = new ProcessBuilder(SCRIPT.toString()).redirectErrorStream(true);
         builder.environment().put("PATU_DIST", AgentUnderTest.DIST.toAbsolutePath().toString());
         Process run = builder.start();
@@ -31,6 +33,7 @@ class PodmanIT {
         assertTrue(run.waitFor(5, TimeUnit.MINUTES), "podman scenario timed out:\n" + output);
         assertEquals(0, run.exitValue(), output);
         assertTrue(output.contains("OK: the payload went through sk_msg socket redirection"), output);
+        assertTrue(output.contains("OK: the published port reached the container"), output);
         assertTrue(output.contains("nothing left behind"), output);
         System.out.println(output);
     }
