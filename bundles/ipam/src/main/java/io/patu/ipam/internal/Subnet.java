@@ -25,18 +25,24 @@ record Subnet(InetAddress network, int prefixLength) {
 
     /** Parses "a.b.c.d/n" or "x::/n"; only literal addresses are accepted, never host names. */
     static Subnet parse(String cidr) {
-        int slash = cidr.indexOf('/');
-        if (slash < 0) {
-            throw new IllegalArgumentException("'" + cidr + "' is not in CIDR form (address/prefix)");
+        Cidr parts = Cidr.split(cidr);
+        return new Subnet(parts.address(), parts.prefix());
+    }
+
+    /** A CIDR string's address and prefix length, neither checked against the other yet. */
+    private record Cidr(InetAddress address, int prefix) {
+        static Cidr split(String cidr) {
+            int slash = cidr.indexOf('/');
+            if (slash < 0) {
+                throw new IllegalArgumentException("'" + cidr + "' is not in CIDR form (address/prefix)");
+            }
+            InetAddress address = parseLiteral(cidr.substring(0, slash));
+            try {
+                return new Cidr(address, Integer.parseInt(cidr.substring(slash + 1)));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("'" + cidr + "' has no numeric prefix length");
+            }
         }
-        InetAddress address = parseLiteral(cidr.substring(0, slash));
-        int prefix;
-        try {
-            prefix = Integer.parseInt(cidr.substring(slash + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("'" + cidr + "' has no numeric prefix length");
-        }
-        return new Subnet(address, prefix);
     }
 
     /** Parses an IP literal without ever resolving a name. */
@@ -94,17 +100,9 @@ record Subnet(InetAddress network, int prefixLength) {
 
     /** The subnet {@code cidr} names, its host bits cleared (routes are written that way: x::1/64). */
     static Subnet parseMasked(String cidr) {
-        int slash = cidr.indexOf('/');
-        if (slash < 0) {
-            throw new IllegalArgumentException("'" + cidr + "' is not in CIDR form (address/prefix)");
-        }
-        InetAddress address = parseLiteral(cidr.substring(0, slash));
-        int prefix;
-        try {
-            prefix = Integer.parseInt(cidr.substring(slash + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("'" + cidr + "' has no numeric prefix length");
-        }
+        Cidr parts = Cidr.split(cidr);
+        InetAddress address = parts.address();
+        int prefix = parts.prefix();
         int bits = address.getAddress().length * 8;
         if (prefix < 0 || prefix > bits) {
             throw new IllegalArgumentException("prefix length /" + prefix + " of '" + cidr + "' is out of range");
