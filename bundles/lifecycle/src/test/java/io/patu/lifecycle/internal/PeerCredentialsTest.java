@@ -116,15 +116,6 @@ class PeerCredentialsTest {
         return out.toByteArray();
     }
 
-    static byte[] shellFrame(String line) {
-        byte[] utf8 = line.getBytes(StandardCharsets.UTF_8);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(ShellRequest.MAGIC);
-        out.writeBytes((utf8.length + "\n").getBytes(StandardCharsets.US_ASCII));
-        out.writeBytes(utf8);
-        return out.toByteArray();
-    }
-
     @Test
     void theSocketFileIsRootsWithMode0600() throws Exception {
         assertEquals(PosixFilePermissions.fromString("rw-------"), Files.getPosixFilePermissions(socket));
@@ -135,7 +126,7 @@ class PeerCredentialsTest {
     @Test
     void rootIsServed() throws Exception {
         assertEquals("0\nserved", asRoot(cniFrame("CNI_COMMAND=VERSION\0", "{}")));
-        assertEquals("0\nserved\n", asRoot(shellFrame("lb")));
+        assertEquals("0\nserved\n", asRoot(ShellFramingTest.frame("lb")));
         assertEquals(2, handled.get());
     }
 
@@ -149,7 +140,7 @@ class PeerCredentialsTest {
         assertTrue(cni.contains("\"code\":" + AgentSocketServer.NOT_PERMITTED), cni);
         assertTrue(cni.contains("only root (uid 0)") && cni.contains("uid " + NOBODY), cni);
 
-        String shell = asNobody(shellFrame("stop 0"));
+        String shell = asNobody(ShellFramingTest.frame("stop 0"));
         assertTrue(shell.startsWith("1\npatu: permission denied: only root (uid 0)"), shell);
         assertTrue(shell.endsWith("\n") && !shell.contains("{"), "plain text: " + shell);
 
