@@ -34,13 +34,15 @@ bpffs_root=/sys/fs/bpf
 reps=3
 full=0
 secs=""
+cni_runs=""
 
 usage() {
 	cat >&2 <<EOF
-usage: $0 [--reps N] [--full] [--secs S]
+usage: $0 [--reps N] [--full] [--secs S] [--cni-runs N]
   --reps N   repetitions of every workload on every setup (default $reps); medians are reported
   --full     longer runs (10 s per iperf3 and sockperf run instead of 4 s)
   --secs S   seconds per measured run, overriding the mode (for a smoke test)
+  --cni-runs N  ADD+DEL pairs timed per setup (default 100; 300 with --full)
 Runs as root. Needs the Patu distribution built in $patu_home
 (cd $repo && JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 mvn -B -q install -DskipTests).
 Installs missing Debian packages: iperf3 sockperf jq bpftool gnuplot-nox containernetworking-plugins iproute2.
@@ -55,12 +57,15 @@ while [ $# -gt 0 ]; do
 	--reps) [ $# -ge 2 ] || usage; reps=$2; shift 2 ;;
 	--full) full=1; shift ;;
 	--secs) [ $# -ge 2 ] || usage; secs=$2; shift 2 ;;
+	--cni-runs) [ $# -ge 2 ] || usage; cni_runs=$2; shift 2 ;;
 	-h|--help) usage ;;
 	*) echo "bench: unknown option '$1'" >&2; usage ;;
 	esac
 done
 [[ $reps =~ ^[1-9][0-9]*$ ]] || die "--reps needs a positive integer, got '$reps'"
 if [ "$full" = 1 ]; then iperf_secs=10; pp_secs=10; mode=full; else iperf_secs=4; pp_secs=4; mode=quick; fi
+[ -n "$cni_runs" ] || { [ "$full" = 1 ] && cni_runs=300 || cni_runs=100; }
+[[ $cni_runs =~ ^[1-9][0-9]*$ ]] || die "--cni-runs needs a positive integer, got '$cni_runs'"
 if [ -n "$secs" ]; then
 	[[ $secs =~ ^[1-9][0-9]*$ ]] || die "--secs needs a positive integer, got '$secs'"
 	iperf_secs=$secs pp_secs=$secs mode="$mode, $secs s runs"
@@ -134,6 +139,7 @@ setups=(reference patu-plain patu-accel)
 declare -A cg ns_a ns_b ip_a ip_b veth_a veth_b plugin plugin_path netconf sock bpffs bridge subnet conf
 declare -A agent_pid agent_fd server_pids
 pods=()          # "setup pod" for every pod whose ADD was attempted
+latency_pod=""   # "setup netns container" of the ADD/DEL timing pod in flight
 agents=()        # setups with an agent started
 cleaned=0
 
@@ -164,6 +170,12 @@ cleanup() {
 		set -- $n
 		cni_call "$1" DEL "$2" >/dev/null 2>&1 || say "warning: CNI DEL of pod $2 of $1 failed"
 	done
+	if [ -n "$latency_pod" ]; then
+		set -- $latency_pod
+		CNI_COMMAND=DEL CNI_CONTAINERID="$3" CNI_NETNS="/run/netns/$2" CNI_IFNAME=eth0 CNI_PATH="${plugin_path[$1]}" \
+			PATU_SOCKET="${sock[$1]:-/nonexistent}" "${plugin[$1]}" <"${netconf[$1]}" >/dev/null 2>&1
+		ip netns del "$2" 2>/dev/null
+	fi
 	for s in "${setups[@]}"; do
 		for n in "${ns_a[$s]:-}" "${ns_b[$s]:-}"; do
 			[ -n "$n" ] && [ -e "/run/netns/$n" ] && ip netns del "$n"
@@ -499,6 +511,33 @@ for ((rep = 1; rep <= reps; rep++)); do
 	say "repetition $rep/$reps done ($((SECONDS - start_s)) s)"
 done
 
+# ---------------------------------------------------------------- CNI ADD/DEL wall time
+# What a runtime waits for per pod: ADD, then DEL, of a fresh netns through the setup's plugin (Patu's
+# forwarder and agent, or bridge + host-local). Each call is timed in the shell with $EPOCHREALTIME
+# around the plugin's own exec, so no helper process sits inside the interval for either setup.
+latency_csv=$tmp/cni-latency.csv
+echo "setup,command,usec" >"$latency_csv"
+usec_now() { local t=$EPOCHREALTIME; echo "${t/./}"; }
+for s in reference patu-accel; do
+	for ((i = 0; i < cni_runs; i++)); do
+		nsname=$tag-lat-$i container=$tag-lat-$s-$i
+		ip netns add "$nsname"
+		latency_pod="$s $nsname $container"
+		for cmd in ADD DEL; do
+			t0=$(usec_now)
+			CNI_COMMAND=$cmd CNI_CONTAINERID=$container CNI_NETNS=/run/netns/$nsname CNI_IFNAME=eth0 \
+				CNI_PATH="${plugin_path[$s]}" PATU_SOCKET="${sock[$s]:-/nonexistent}" \
+				"${plugin[$s]}" <"${netconf[$s]}" >"$tmp/latency.out" 2>&1 \
+				|| die "$s: CNI $cmd of $container failed: $(cat "$tmp/latency.out")"
+			t1=$(usec_now)
+			echo "$s,$cmd,$((t1 - t0))" >>"$latency_csv"
+		done
+		ip netns del "$nsname"
+		latency_pod=""
+	done
+done
+say "CNI ADD/DEL timed: $cni_runs pairs per setup"
+
 # ---------------------------------------------------------------- report
 mkdir -p "$out"
 cp "$raw" "$verify" "$out/"
@@ -620,6 +659,31 @@ plot "$plotdat.lo" using 2:xtic(1) title "patu-plain / reference" lc rgb "#7f7f7
 unset multiplot
 EOF
 
+# p50 and p99 (nearest rank) of each setup's ADD and DEL wall times, in ms.
+latency_md=$tmp/latency.md
+{
+	echo "## CNI ADD and DEL wall time ($cni_runs calls each, fresh netns per pod)"
+	echo
+	echo "| command | reference p50 | reference p99 | patu p50 | patu p99 | ratio p50 | ratio p99 |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	for cmd in ADD DEL; do
+		awk -F, -v c="$cmd" '
+			function pct(a, n, p) { return a[int(p * n + 0.999999)] }
+			function sortn(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t } }
+			$2 == c && $1 == "reference" { r[++nr] = $3 / 1000 }
+			$2 == c && $1 == "patu-accel" { q[++nq] = $3 / 1000 }
+			END {
+				sortn(r, nr); sortn(q, nq)
+				r50 = pct(r, nr, 0.5); r99 = pct(r, nr, 0.99); q50 = pct(q, nq, 0.5); q99 = pct(q, nq, 0.99)
+				printf "| %s | %.2f ms | %.2f ms | %.2f ms | %.2f ms | %.2f | %.2f |\n", c, r50, r99, q50, q99, q50 / r50, q99 / r99
+			}' "$latency_csv"
+	done
+	echo
+	echo "Timed in the shell around the plugin's exec (bash \$EPOCHREALTIME); each pod gets a fresh network namespace, created"
+	echo "and deleted outside the timed interval. Patu: the C forwarder plus the agent's work; reference: bridge + host-local."
+} >"$latency_md"
+cp "$latency_csv" "$out/cni-latency.csv"
+
 elapsed=$SECONDS
 {
 	echo "# Patu benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -653,8 +717,12 @@ elapsed=$SECONDS
 	echo "queued in the kernel between the two sockets. On the TCP path it is bounded by the socket buffers (a few MB)."
 	echo
 	echo "Per-run values: raw.csv; per-run checks: verify.csv; chart: results.png."
+	echo
+	cat "$latency_md"
 } >"$out/results.md"
 
 say "done in ${elapsed} s; results in $out"
 echo
 cat "$md_table"
+echo
+cat "$latency_md"
