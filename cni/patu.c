@@ -41,6 +41,8 @@
 #define DEFAULT_TIMEOUT_S   120
 /* CNI's well-known error code 11: "try again later". */
 #define CNI_ERR_TRY_AGAIN   11
+/* Code 50: "the plugin is not available"; what STATUS must say when no ADD could succeed. */
+#define CNI_ERR_NOT_AVAILABLE 50
 #define START_HINT          "; is the agent running? Start it with: patu run"
 /*
  * The agent refuses a network configuration over 1 MiB (WireRequest in the
@@ -123,6 +125,17 @@ static size_t json_escape(char *out, size_t cap, const char *s)
 /* Print a CNI error object on stdout, which is where runtimes look for it,
  * and exit 1.  details = "<op> <socket path>: <reason><hint>".  In shell
  * mode a person reads it: plain text on stderr. */
+/*
+ * Without the agent, STATUS has a definite answer (no ADD can succeed now: 50); every other verb is
+ * asked to try again later (11).
+ */
+static int error_code(void)
+{
+	const char *command = getenv("CNI_COMMAND");
+
+	return command && strcmp(command, "STATUS") == 0 ? CNI_ERR_NOT_AVAILABLE : CNI_ERR_TRY_AGAIN;
+}
+
 static void fail(const char *msg, const char *op, const char *reason, const char *hint)
 {
 	char details[2048], esc[4096 * 2];
@@ -136,7 +149,7 @@ static void fail(const char *msg, const char *op, const char *reason, const char
 	json_escape(esc, sizeof(esc), details);
 	n = snprintf(io_buf, sizeof(io_buf),
 		     "{\"cniVersion\":\"1.0.0\",\"code\":%d,\"msg\":\"%s\",\"details\":\"%s\"}\n",
-		     CNI_ERR_TRY_AGAIN, msg, esc);
+		     error_code(), msg, esc);
 	write_all(STDOUT_FILENO, io_buf, (size_t)n);
 	exit(1);
 }

@@ -35,7 +35,7 @@ import io.patu.kernel.netns.NetNs;
  */
 class AdminSocketIT extends WithAgent {
     private static final int NOBODY = 65534;
-    private static final int NOT_PERMITTED = 101;
+    private static final int NOT_PERMITTED = 102;
 
     private String netnsName;
     private Path netns;

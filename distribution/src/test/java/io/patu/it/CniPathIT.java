@@ -177,6 +177,9 @@ class CniPathIT extends WithAgent {
                 agent.work.resolve("nobody-listens.sock"), Map.of("CNI_COMMAND", "VERSION"), new byte[0]);
         assertError(11, call);
         assertTrue(call.json().get("details").asText().contains("nobody-listens.sock"), call.stdout());
+        // STATUS has a definite answer without the agent: no ADD can succeed now.
+        assertError(50, AgentUnderTest.exec(AgentUnderTest.DIST.resolve("cni/patu"), agent.work.resolve("nobody-listens.sock"),
+                Map.of("CNI_COMMAND", "STATUS"), "{\"cniVersion\":\"1.1.0\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
 
     private static void assertError(int code, AgentUnderTest.CniCall call) {

@@ -51,7 +51,7 @@ final class AgentSocketServer implements AutoCloseable {
      * retry something that can never succeed. The spec leaves 100 and up to plugins; Patu uses 100 for a
      * failed kernel operation and this one for a caller that is not root.
      */
-    static final int NOT_PERMITTED = 101;
+    static final int NOT_PERMITTED = io.patu.api.CniError.NOT_PERMITTED;
     /** The only uid the agent serves. */
     private static final int ROOT_UID = 0;
 

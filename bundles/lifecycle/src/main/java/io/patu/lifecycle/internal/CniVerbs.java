@@ -34,7 +34,7 @@ import io.patu.kernel.netns.NetNs;
 final class CniVerbs {
     private static final Logger LOG = Logger.getLogger(CniVerbs.class.getName());
     /** Patu's own code for kernel operations that failed (the spec leaves 100+ to plugins). */
-    static final int KERNEL_FAILURE = 100;
+    static final int KERNEL_FAILURE = CniError.KERNEL_FAILURE;
 
     private final PodPlumbing plumbing;
     private final PodRegistry registry;

@@ -25,7 +25,7 @@ import io.patu.kernel.netlink.RtNetlink;
  */
 final class PrevResultCheck {
     /** prevResult does not describe the attachment Patu recorded. */
-    static final int RESULT_MISMATCH = 101;
+    static final int RESULT_MISMATCH = io.patu.api.CniError.RESULT_MISMATCH;
 
     private PrevResultCheck() {
     }

@@ -161,7 +161,7 @@ class PeerCredentialsTest {
     void aRefusedCallerGetsTheCniCodeForPermissionDenied() {
         WireResponse answer = CniVerbs.rejected(new PatuException(AgentSocketServer.NOT_PERMITTED, "x"));
         String json = new String(answer.stdout(), StandardCharsets.UTF_8);
-        assertTrue(json.contains("\"code\":101"), json);
+        assertTrue(json.contains("\"code\":102"), json);
         assertTrue(AgentSocketServer.NOT_PERMITTED >= 100, "a plugin-specific code, outside the spec's 0-99");
         assertTrue(AgentSocketServer.NOT_PERMITTED != CniError.TRY_AGAIN);
     }
