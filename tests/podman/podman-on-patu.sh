@@ -79,6 +79,10 @@ GLOBAL_BEFORE=$(global_snapshot)
 # iptables-nft keeps the nat tables it created: whatever of that was not there before goes at the end.
 nat_snapshot() { iptables-save -t nat 2>/dev/null | grep -v '^#'; ip6tables-save -t nat 2>/dev/null | grep -v '^#'; nft list tables 2>/dev/null; }
 NAT_BEFORE=$(nat_snapshot)
+# Processes of this run's podman other than the agent: conmon and its exit commands carry the private paths.
+podman_helpers_running() {
+    pgrep -f -- "$TMP/" | grep -vx -- "${AGENT_PID:-none}" | grep -q .
+}
 remove_portmap_scaffolding() {
     local t c family
     for t in iptables ip6tables; do
@@ -112,6 +116,9 @@ cleanup() {
     if [ -n "$TMP" ] && [ -e "$TMP/containers.conf" ] && [ -e "$TMP/storage.conf" ]; then
         pm rm -f -t 0 -a >/dev/null 2>&1
         [ -n "$(pm ps -a -q 2>/dev/null)" ] && leftovers+=("podman containers: $(pm ps -a --format '{{.Names}}')")
+        # conmon runs each container's CNI DEL (podman container cleanup) after the container is gone, on
+        # its own; portmap's DEL through iptables-nft can bring the nat table back. Wait for them first.
+        for i in $(seq 100); do podman_helpers_running || break; sleep 0.1; done
     fi
     remove_portmap_scaffolding
     if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
@@ -147,6 +154,7 @@ cleanup() {
     for d in /sys/fs/cgroup/*/"$CG"; do [ -e "$d" ] && leftovers+=("cgroup $d"); done
     ls /var/lib/cni/results/"$NET"-* >/dev/null 2>&1 && leftovers+=("CNI cache /var/lib/cni/results/$NET-*")
     [ -n "$TMP" ] && [ -e "$TMP" ] && leftovers+=("temp dir $TMP")
+    remove_portmap_scaffolding   # again: a late portmap DEL may have brought the nat table back
     [ "$(nat_snapshot)" = "$NAT_BEFORE" ] || leftovers+=("nat rules or tables changed: $(diff <(echo "$NAT_BEFORE") <(nat_snapshot) | grep '^[<>]' | tr '\n' ' ')")
     local after; after=$(global_snapshot)
     [ "$after" = "$GLOBAL_BEFORE" ] || leftovers+=("global podman/CNI paths changed: $(diff <(echo "$GLOBAL_BEFORE") <(echo "$after") | grep '^[<>]' | tr '\n' ' ')")
