@@ -40,6 +40,12 @@ final class AgentUnderTest implements AutoCloseable {
     static final Path DIST = Path.of(System.getProperty("patu.dist", "target/patu"));
     static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Indexes into {@link #sockmapCounters()}: the fields of struct patu_sockmap_counters. */
+    static final int MSGS_REDIRECTED = 0;
+    static final int BYTES_REDIRECTED = 1;
+    static final int SOCKETS_ADDED = 4;
+    static final int SOCKETS_ADD_FAILED = 5;
+
     final String id = TestNames.unique("", 6);
     final Path work;
     final Path socket;

@@ -22,9 +22,6 @@ import io.patu.kernel.netlink.RtNetlink;
  * the CNI plugin, TCP between them, and the counters and byte counts that show where the payload went.
  */
 class CniPathIT extends WithAgent {
-    private static final int MSGS_REDIRECTED = 0;
-    private static final int BYTES_REDIRECTED = 1;
-    private static final int SOCKETS_ADDED = 4;
     private static final long MIB = 1 << 20;
 
 
@@ -56,18 +53,7 @@ class CniPathIT extends WithAgent {
     @Test
     void tcpBetweenPodsSkipsTheVethsThroughSocketRedirection() throws Exception {
         try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
-            long[] before = agent.sockmapCounters();
-            long vethBefore = a.vethBytes() + b.vethBytes();
-
-            long sent = PodTraffic.send(agent, a, b, 64 * MIB, "128K");
-
-            long[] after = agent.sockmapCounters();
-            long onVeths = a.vethBytes() + b.vethBytes() - vethBefore;
-            long redirected = after[BYTES_REDIRECTED] - before[BYTES_REDIRECTED];
-            assertTrue(after[SOCKETS_ADDED] - before[SOCKETS_ADDED] >= 2, "both ends of the connection entered the sockhash");
-            assertTrue(after[MSGS_REDIRECTED] > before[MSGS_REDIRECTED], "the sk_msg program redirected messages");
-            assertTrue(redirected >= sent, "redirected " + redirected + " bytes of " + sent);
-            assertTrue(onVeths < sent / 100, "only set-up and teardown crossed the veths: " + onVeths + " of " + sent);
+            PodTraffic.assertRedirected(agent, a, a.address, b, 64 * MIB, "128K");
         }
     }
 
@@ -116,7 +102,7 @@ class CniPathIT extends WithAgent {
             long[] before = agent.sockmapCounters();
             vethBefore = a.vethBytes() + b.vethBytes();
             sent = PodTraffic.send(agent, a, b, 16 * MIB, "128K");
-            long redirected = agent.sockmapCounters()[BYTES_REDIRECTED] - before[BYTES_REDIRECTED];
+            long redirected = agent.sockmapCounters()[AgentUnderTest.BYTES_REDIRECTED] - before[AgentUnderTest.BYTES_REDIRECTED];
             onVeths = a.vethBytes() + b.vethBytes() - vethBefore;
             assertTrue(redirected >= sent, "redirect re-enabled for existing pods: " + redirected + " of " + sent);
             assertTrue(onVeths < sent / 100, "veths bypassed again: " + onVeths);

@@ -26,7 +26,7 @@ class FeatureToggleIT extends WithAgent {
             assertEquals("LISTENING", serverOut.readLine());
             long[] before = agent.sockmapCounters();
             Process client = java(b, "client", a.address.getHostAddress(), "7000", Long.toString(bytes), "65536");
-            AgentUnderTest.await("redirected traffic", 20, () -> agent.sockmapCounters()[1] - before[1] > (64 << 20));
+            AgentUnderTest.await("redirected traffic", 20, () -> agent.sockmapCounters()[AgentUnderTest.BYTES_REDIRECTED] - before[AgentUnderTest.BYTES_REDIRECTED] > (64 << 20));
 
             agent.gogo("stop " + bundle);
             AgentUnderTest.await("the sockmap pins to be removed", 20, () -> !Files.exists(agent.sockmapPins()));

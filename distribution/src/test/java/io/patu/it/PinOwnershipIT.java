@@ -35,9 +35,9 @@ class PinOwnershipIT {
     }
 
     private static void assertRedirects(AgentUnderTest agent, TestPod a, TestPod b) throws Exception {
-        long before = agent.sockmapCounters()[1];
+        long before = agent.sockmapCounters()[AgentUnderTest.BYTES_REDIRECTED];
         long sent = PodTraffic.send(agent, a, b, 8 << 20, "64K");
-        long redirected = agent.sockmapCounters()[1] - before;
+        long redirected = agent.sockmapCounters()[AgentUnderTest.BYTES_REDIRECTED] - before;
         assertTrue(redirected >= sent, "the first agent still redirects: " + redirected + " of " + sent);
     }
 }

@@ -59,6 +59,29 @@ final class PodTraffic {
         }
     }
 
+    /**
+     * Sends {@code bytes} from client to server at {@code serverAddress} and asserts that socket redirection
+     * carried it: both ends entered the sockhash, the sk_msg program redirected at least the payload, and
+     * the veths saw less than 1 % of it. Returns a line with the figures.
+     */
+    static String assertRedirected(AgentUnderTest agent, TestPod server, InetAddress serverAddress, TestPod client,
+                                   long bytes, String writeSize) throws Exception {
+        long[] before = agent.sockmapCounters();
+        long vethBefore = server.vethBytes() + client.vethBytes();
+        long sent = send(agent, server, serverAddress, client, bytes, writeSize);
+        long[] after = agent.sockmapCounters();
+        long onVeths = server.vethBytes() + client.vethBytes() - vethBefore;
+        long redirected = after[AgentUnderTest.BYTES_REDIRECTED] - before[AgentUnderTest.BYTES_REDIRECTED];
+        long sockets = after[AgentUnderTest.SOCKETS_ADDED] - before[AgentUnderTest.SOCKETS_ADDED];
+        org.junit.jupiter.api.Assertions.assertTrue(sockets >= 2, "both ends of the connection entered the sockhash");
+        org.junit.jupiter.api.Assertions.assertTrue(after[AgentUnderTest.MSGS_REDIRECTED] > before[AgentUnderTest.MSGS_REDIRECTED], "the sk_msg program redirected messages");
+        org.junit.jupiter.api.Assertions.assertTrue(redirected >= sent, "redirected " + redirected + " bytes of " + sent);
+        org.junit.jupiter.api.Assertions.assertTrue(onVeths < sent / 100,
+                "only set-up and teardown crossed the veths: " + onVeths + " of " + sent);
+        return String.format("sent %d, redirected %d bytes in %d messages, %d sockets added, veths %d bytes",
+                sent, redirected, after[AgentUnderTest.MSGS_REDIRECTED] - before[AgentUnderTest.MSGS_REDIRECTED], sockets, onVeths);
+    }
+
     /** {@link StreamCheck} with these arguments, as its own JVM in the pod and the agent's test cgroup. */
     static Process streamCheck(AgentUnderTest agent, TestPod pod, String... args) throws IOException {
         List<String> command = new ArrayList<>(List.of(

@@ -13,13 +13,12 @@ import org.junit.jupiter.api.Test;
 
 /** Known weak spots of sk_msg socket redirection, each checked against the real kernel. */
 class RedirectPitfallsIT extends WithAgent {
-    private static final int BYTES_REDIRECTED = 1;
 
     @Test
     void fionreadReportsTheBytesWaitingOnARedirectedSocket() throws Exception {
         try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
             int bytes = 100_000;
-            long before = agent.sockmapCounters()[BYTES_REDIRECTED];
+            long before = agent.sockmapCounters()[AgentUnderTest.BYTES_REDIRECTED];
             Process server = PodTraffic.streamCheck(agent, a, "serve-fionread", a.address.getHostAddress(), "7400",
                     Integer.toString(bytes));
             BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
@@ -29,7 +28,7 @@ class RedirectPitfallsIT extends WithAgent {
             assertTrue(client.waitFor(60, TimeUnit.SECONDS));
             assertEquals("FIONREAD " + bytes, out.readLine(), "a reader that asks first sees every byte waiting");
             assertEquals("OK " + bytes, out.readLine());
-            assertTrue(agent.sockmapCounters()[BYTES_REDIRECTED] - before >= bytes, "the bytes were redirected");
+            assertTrue(agent.sockmapCounters()[AgentUnderTest.BYTES_REDIRECTED] - before >= bytes, "the bytes were redirected");
         }
     }
 
@@ -50,10 +49,10 @@ class RedirectPitfallsIT extends WithAgent {
             assertTrue(client.waitFor(120, TimeUnit.SECONDS), "client finished");
             assertEquals("OK " + connections + " " + (long) connections * bytes, out.readLine(), "every connection intact");
             long[] after = agent.sockmapCounters();
-            assertTrue(after[4] - before[4] >= 2L * connections, "both ends of every connection entered the sockhash: "
-                    + (after[4] - before[4]));
-            assertEquals(0, after[5] - before[5], "no socket failed to enter the sockhash");
-            assertTrue(after[BYTES_REDIRECTED] - before[BYTES_REDIRECTED] >= (long) connections * bytes,
+            assertTrue(after[AgentUnderTest.SOCKETS_ADDED] - before[AgentUnderTest.SOCKETS_ADDED] >= 2L * connections, "both ends of every connection entered the sockhash: "
+                    + (after[AgentUnderTest.SOCKETS_ADDED] - before[AgentUnderTest.SOCKETS_ADDED]));
+            assertEquals(0, after[AgentUnderTest.SOCKETS_ADD_FAILED] - before[AgentUnderTest.SOCKETS_ADD_FAILED], "no socket failed to enter the sockhash");
+            assertTrue(after[AgentUnderTest.BYTES_REDIRECTED] - before[AgentUnderTest.BYTES_REDIRECTED] >= (long) connections * bytes,
                     "every payload was redirected");
         }
     }
@@ -80,7 +79,7 @@ class RedirectPitfallsIT extends WithAgent {
 
             assertTrue(client.waitFor(120, TimeUnit.SECONDS), "client finished");
             assertEquals("OK " + bytes, out.readLine(), "the older connection delivered everything");
-            assertEquals(0, agent.sockmapCounters()[BYTES_REDIRECTED],
+            assertEquals(0, agent.sockmapCounters()[AgentUnderTest.BYTES_REDIRECTED],
                     "it stayed on the plain path: sockets are only redirected from their establishment on");
         }
     }
