@@ -291,15 +291,19 @@ host_veth_of() { # the host end of the container's eth0
     local idx; idx=$(pm exec "$1" cat /sys/class/net/eth0/iflink)
     ip -o link show | awk -F': ' -v i="$idx" '$1 == i { sub(/@.*/, "", $2); print $2 }'
 }
+wait_listen() { # wait_listen WHAT NETNS: fail unless something listens on $PORT in NETNS within 10 s
+    local i
+    for i in $(seq 100); do
+        nsenter --net="$2" ss -Hltn "sport = :$PORT" | grep -q LISTEN && return 0
+        sleep 0.1
+    done
+    fail "$1 does not listen on $PORT"
+}
 veth_bytes() { echo $(( $(cat "/sys/class/net/$1/statistics/rx_bytes") + $(cat "/sys/class/net/$1/statistics/tx_bytes") )); }
 ip_a=$(ip_of "$ctr_a"); ns_a=$(netns_of "$ctr_a"); veth_a=$(host_veth_of "$ctr_a")
 NETNS+=("$ns_a"); VETHS+=("$veth_a")
 [[ "$ip_a" =~ ^[0-9.]+$ ]] || fail "container A got no address on $NET"
-for i in $(seq 100); do
-    nsenter --net="$ns_a" ss -Hltn "sport = :$PORT" | grep -q LISTEN && break
-    [ "$i" -lt 100 ] || fail "container A does not listen on $PORT"
-    sleep 0.1
-done
+wait_listen "container A" "$ns_a"
 
 # --- counters ------------------------------------------------------------------------------------------
 node_redirected() {
@@ -369,17 +373,11 @@ ctr=$NET-web
 pm run -d --name "$ctr" --network "$NET" --cgroup-parent "/$CG" -p "$HOST_PORT:$PORT" "$IMAGE" \
     sh -c "while true; do echo hello-from-the-container | nc -l -p $PORT; done" >/dev/null \
     || fail "podman run -p $HOST_PORT:$PORT failed"
-ip_c=$(pm inspect "$ctr" | jq -r --arg n "$NET" '.[0].NetworkSettings.Networks[$n].IPAddress')
+ip_c=$(ip_of "$ctr"); ns_c=$(netns_of "$ctr"); veth_c=$(host_veth_of "$ctr")
 gw=$(pm inspect "$ctr" | jq -r --arg n "$NET" '.[0].NetworkSettings.Networks[$n].Gateway')
-NETNS+=("$(pm inspect -f '{{.NetworkSettings.SandboxKey}}' "$ctr")")
-idx=$(pm exec "$ctr" cat /sys/class/net/eth0/iflink)
-VETHS+=("$(ip -o link show | awk -F': ' -v i="$idx" '$1 == i { sub(/@.*/, "", $2); print $2 }')")
+NETNS+=("$ns_c"); VETHS+=("$veth_c")
 [[ "$ip_c" =~ ^[0-9.]+$ ]] || fail "the container got no address on $NET"
-for i in $(seq 100); do
-    nsenter --net="${NETNS[-1]}" ss -Hltn "sport = :$PORT" | grep -q LISTEN && break
-    [ "$i" -lt 100 ] || fail "the container does not listen on $PORT"
-    sleep 0.1
-done
+wait_listen "the container" "$ns_c"
 rules=$(iptables-save -t nat | grep -c -- "--to-destination $ip_c:$PORT" || true)
 [ "$rules" -ge 1 ] || fail "portmap made no DNAT rule to $ip_c:$PORT"
 
@@ -396,7 +394,7 @@ left=$(iptables-save -t nat | grep -c -- "$ip_c" || true)
 
 echo
 echo "== a published port: report"
-printf '  %-30s %s\n' "container" "$ctr  $ip_c  host veth ${VETHS[-1]}"
+printf '  %-30s %s\n' "container" "$ctr  $ip_c  host veth $veth_c"
 printf '  %-30s %s\n' "published" "$gw:$HOST_PORT -> $ip_c:$PORT (portmap DNAT rules: $rules)"
 printf '  %-30s %s\n' "host read" "${greeting:-nothing}"
 printf '  %-30s %s\n' "nat rules naming it after rm" "$left"
