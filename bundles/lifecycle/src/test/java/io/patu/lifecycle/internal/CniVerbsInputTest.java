@@ -8,8 +8,6 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.BeforeEach;
@@ -35,17 +33,11 @@ class CniVerbsInputTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        verbs = new CniVerbs(new PodPlumbing("ptnever0", 1500), new PodRegistry(state), () -> null, List::of);
+        verbs = OfflineVerbs.create(state);
     }
 
     private static Map<String, String> env(String command) {
-        Map<String, String> env = new LinkedHashMap<>();
-        env.put("CNI_COMMAND", command);
-        env.put("CNI_CONTAINERID", "abc123");
-        env.put("CNI_NETNS", "/run/netns/does-not-exist-patu");
-        env.put("CNI_IFNAME", "eth0");
-        env.put("CNI_PATH", "/opt/cni/bin");
-        return env;
+        return OfflineVerbs.env(command);
     }
 
     static byte[] frame(Map<String, String> env, String stdin) {

@@ -9,7 +9,6 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -40,7 +39,7 @@ class CniVersionsTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        verbs = new CniVerbs(new PodPlumbing("ptnever0", 1500), new PodRegistry(state), () -> null, List::of);
+        verbs = OfflineVerbs.create(state);
     }
 
     static Pod pod() {
@@ -51,12 +50,7 @@ class CniVersionsTest {
     }
 
     private static Map<String, String> env(String command) {
-        Map<String, String> env = new LinkedHashMap<>();
-        env.put("CNI_COMMAND", command);
-        env.put("CNI_CONTAINERID", "abc123");
-        env.put("CNI_NETNS", "/run/netns/does-not-exist-patu");
-        env.put("CNI_IFNAME", "eth0");
-        return env;
+        return OfflineVerbs.env(command);
     }
 
     private JsonNode error(WireResponse response, int code) throws Exception {
