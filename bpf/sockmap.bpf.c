@@ -9,16 +9,36 @@
  * message a pod sends straight to the receive queue of the peer socket.
  *
  * The agent decides which pods take part (local_pods, PATU_POD_F_REDIRECT);
- * today it enables every pod it networks.  Known cost: ingress redirect wakes
- * the receiver once per message, so streams of tiny writes (64 B) run slower
- * than on the plain path (bench/run.sh measures it); making redirection pay
- * off for every workload is the next step.
+ * today it enables every pod it networks.
+ *
+ * Which path a message takes ("only accelerate").  A redirect costs the
+ * sender little and wakes the reader once per message.  That wins for
+ * request/response traffic and for large writes, but a stream of small
+ * writes runs at least as fast on the plain TCP path, where Nagle and
+ * autocorking batch them and the reader wakes once per batch.  And a
+ * redirect never waits for the reader: it charges the reader's receive
+ * memory without a limit, where TCP's window would stop the writer.
+ * conn_state keeps, per direction of a connection, the run of small
+ * messages and the reason it takes the TCP path, if any; the reader's
+ * queue is read from its socket (patu_kernel.h).
+ *
+ * Switching paths must keep the byte stream in order.  tcp_bpf's recvmsg
+ * reads the redirected queue before the TCP receive queue, so going from
+ * redirect to TCP is always safe: everything redirected earlier is read
+ * first.  Going back is safe only once the reader has read every byte the
+ * writer gave TCP (its copied_seq equals our write_seq); until then the
+ * direction stays on TCP.  The same rule covers a writer that sends before
+ * its peer socket is in sock_hash (the passive side's callback can come
+ * after the active side's first write).
  */
 #include <linux/bpf.h>
 #include <linux/socket.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include <bpf/bpf_core_read.h>
+
+#include "patu_kernel.h"
 #include "patu_sockmap.h"
 
 /* linux/socket.h only defines these for the kernel. */
@@ -27,6 +47,15 @@
 #endif
 #ifndef AF_INET6
 #define AF_INET6 10
+#endif
+#ifndef SOL_SOCKET
+#define SOL_SOCKET 1
+#endif
+#ifndef SO_RCVBUF
+#define SO_RCVBUF 8
+#endif
+#ifndef EEXIST
+#define EEXIST 17
 #endif
 
 /* Pods on this node, by address; the agent adds an entry per pod and
@@ -66,6 +95,23 @@ struct {
 	__type(key, struct patu_pod_key);
 	__type(value, struct patu_pod_counters);
 } pod_stats SEC(".maps");
+
+/* One record per redirected connection; see patu_conn_state.  Created by
+ * patu_sockops when a socket enters sock_hash, deleted when it closes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PATU_MAX_SOCKETS);
+	__type(key, struct patu_sock_key);
+	__type(value, struct patu_conn_state);
+} conn_state SEC(".maps");
+
+/* Thresholds of the small-write rule, from the agent's configuration. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct patu_redirect_policy);
+} redirect_policy SEC(".maps");
 
 static __always_inline struct patu_sockmap_counters *node_counters(void)
 {
@@ -125,6 +171,126 @@ static __always_inline int pod_redirect_enabled(const __u8 addr[16])
 	return pod && (pod->flags & PATU_POD_F_REDIRECT);
 }
 
+/*
+ * Is the key's local endpoint (address, port) the lower one of the two?
+ * Any total order works as long as both sides of a connection use the same
+ * one; comparing the words as loaded is the cheapest.
+ */
+static __always_inline int local_is_lower(const struct patu_sock_key *key)
+{
+	__u32 a, b;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < 4; i++) {
+		__builtin_memcpy(&a, &key->local_addr[i * 4], 4);
+		__builtin_memcpy(&b, &key->remote_addr[i * 4], 4);
+		if (a != b)
+			return a < b;
+	}
+	return key->local_port <= key->remote_port;
+}
+
+/* The key of a socket's view turned into its peer's view. */
+static __always_inline void swap_sides(struct patu_sock_key *to, const struct patu_sock_key *from)
+{
+	__builtin_memcpy(to->local_addr, from->remote_addr, sizeof(to->local_addr));
+	__builtin_memcpy(to->remote_addr, from->local_addr, sizeof(to->remote_addr));
+	to->local_port = from->remote_port;
+	to->remote_port = from->local_port;
+}
+
+/* The sockops context's own view of its socket. */
+static __always_inline int sockops_key(struct bpf_sock_ops *skops, struct patu_sock_key *key)
+{
+	if (skops->family == AF_INET) {
+		v4_mapped(key->local_addr, skops->local_ip4);
+		v4_mapped(key->remote_addr, skops->remote_ip4);
+	} else if (skops->family == AF_INET6) {
+		v6_copy(key->local_addr, skops->local_ip6);
+		v6_copy(key->remote_addr, skops->remote_ip6);
+	} else {
+		return -1;
+	}
+	key->local_port = skops->local_port;
+	key->remote_port = remote_port_to_host(skops->remote_port);
+	return 0;
+}
+
+/* A closed socket's connection record goes; the other side may have
+ * deleted it already. */
+static __always_inline void forget_connection(struct bpf_sock_ops *skops)
+{
+	struct patu_sock_key key = {}, swapped = {};
+
+	if (skops->args[1] != BPF_TCP_CLOSE || sockops_key(skops, &key))
+		return;
+	if (local_is_lower(&key)) {
+		bpf_map_delete_elem(&conn_state, &key);
+	} else {
+		swap_sides(&swapped, &key);
+		bpf_map_delete_elem(&conn_state, &swapped);
+	}
+}
+
+/*
+ * The reader's receive buffer bounds how far a redirecting writer may get
+ * ahead (see PATU_PLAIN_BACKPRESSURE), so a redirected socket gets a large
+ * one, unless its application chose a size itself.  Only ever raised.
+ */
+static __always_inline void grow_receive_buffer(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *sk = skops->sk;
+	struct tcp_sock *tp;
+	int current = 0, wanted = PATU_REDIRECT_RCVBUF / 2; /* the kernel doubles it */
+
+	if (!sk)
+		return;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp || (tp->inet_conn.icsk_inet.sk.sk_userlocks & PATU_SOCK_RCVBUF_LOCK))
+		return;
+	if (bpf_getsockopt(skops, SOL_SOCKET, SO_RCVBUF, &current, sizeof(current)) ||
+	    current >= PATU_REDIRECT_RCVBUF)
+		return;
+	bpf_setsockopt(skops, SOL_SOCKET, SO_RCVBUF, &wanted, sizeof(wanted));
+}
+
+/*
+ * The connection's record: whichever side comes first creates it, and
+ * each side writes its socket's address into its half, so the other side
+ * can read the reader's queue and sequence numbers.  A socket in sock_hash
+ * must report when it closes, so the record goes with it; state callbacks
+ * are rare (a handful per connection).
+ */
+static __always_inline void track_connection(struct bpf_sock_ops *skops,
+					     const struct patu_sock_key *key,
+					     struct patu_sockmap_counters *stats)
+{
+	struct patu_sock_key swapped = {};
+	struct patu_conn_state fresh = {};
+	const struct patu_sock_key *conn_key = key;
+	struct patu_conn_state *conn;
+	struct bpf_sock *sk = skops->sk;
+	int side = 0;
+	long err;
+
+	if (!local_is_lower(key)) {
+		swap_sides(&swapped, key);
+		conn_key = &swapped;
+		side = 1;
+	}
+	err = bpf_map_update_elem(&conn_state, conn_key, &fresh, BPF_NOEXIST);
+	conn = bpf_map_lookup_elem(&conn_state, conn_key);
+	if (!conn || !sk) {
+		if (err != -EEXIST && stats)
+			stats->conns_untracked++;
+		return;
+	}
+	conn->dir[side].sock = (__u64)(unsigned long)sk;
+	grow_receive_buffer(skops);
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
+}
+
 SEC("sockops")
 int patu_sockops(struct bpf_sock_ops *skops)
 {
@@ -132,24 +298,18 @@ int patu_sockops(struct bpf_sock_ops *skops)
 	struct patu_sockmap_counters *stats;
 	long err;
 
+	if (skops->op == BPF_SOCK_OPS_STATE_CB) {
+		forget_connection(skops);
+		return 1;
+	}
 	/* Only fully established connections: the peer's socket exists by now
 	 * (or will on the other side's callback), and listeners never carry
 	 * data. */
 	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
 	    skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
 		return 1;
-
-	if (skops->family == AF_INET) {
-		v4_mapped(key.local_addr, skops->local_ip4);
-		v4_mapped(key.remote_addr, skops->remote_ip4);
-	} else if (skops->family == AF_INET6) {
-		v6_copy(key.local_addr, skops->local_ip6);
-		v6_copy(key.remote_addr, skops->remote_ip6);
-	} else {
+	if (sockops_key(skops, &key))
 		return 1;
-	}
-	key.local_port = skops->local_port;
-	key.remote_port = remote_port_to_host(skops->remote_port);
 
 	/* Both ends must be pods on this node that opted in: a redirect needs
 	 * the peer socket in this kernel, and either side can opt out. */
@@ -162,15 +322,94 @@ int patu_sockops(struct bpf_sock_ops *skops)
 	err = bpf_sock_hash_update(skops, &sock_hash, &key, BPF_NOEXIST);
 
 	stats = node_counters();
-	if (stats) {
-		if (err == 0)
-			stats->sockets_added++;
-		else
+	if (err) {
+		if (stats)
 			stats->sockets_add_failed++;
+		return 1;
 	}
+	if (stats)
+		stats->sockets_added++;
+
+	track_connection(skops, &key, stats);
 	/* The return value of a sockops program only matters for callbacks
-	 * that ask for a reply; these two do not. */
+	 * that ask for a reply; these do not. */
 	return 1;
+}
+
+/* The record of the connection a message travels on, and which half of it
+ * belongs to the sender; NULL when the connection has none. */
+static __always_inline struct patu_conn_state *conn_of(const struct patu_sock_key *peer, int *side)
+{
+	struct patu_sock_key own = {};
+
+	/* The peer's view: if its local endpoint is the lower one, ours is the
+	 * higher one and we own dir[1]. */
+	if (local_is_lower(peer)) {
+		*side = 1;
+		return bpf_map_lookup_elem(&conn_state, peer);
+	}
+	*side = 0;
+	swap_sides(&own, peer);
+	return bpf_map_lookup_elem(&conn_state, &own);
+}
+
+/*
+ * Whether this message may be redirected (see "Which path a message takes"
+ * above); keeps the sender's half of the record up to date.
+ */
+static __always_inline int may_redirect(struct sk_msg_md *msg, struct patu_conn_state *conn, int side,
+					__u32 size, struct patu_sockmap_counters *stats)
+{
+	struct patu_conn_dir *mine = &conn->dir[side & 1];
+	struct patu_conn_dir *theirs = &conn->dir[(side & 1) ^ 1];
+	struct tcp_sock *reader = NULL, *writer;
+	struct patu_redirect_policy *policy;
+	__u32 plain = 0, was = mine->plain;
+	__u32 key = PATU_POLICY_KEY;
+	__u32 queued, rcvbuf;
+
+	/* We are sending, so the other side's one-way run has ended. */
+	if (theirs->small_run)
+		theirs->small_run = 0;
+	policy = bpf_map_lookup_elem(&redirect_policy, &key);
+	if (policy && policy->small_run_msgs) {
+		if (size >= policy->small_msg_bytes)
+			mine->small_run = 0;
+		else if (mine->small_run < policy->small_run_msgs)
+			mine->small_run++;
+		if (mine->small_run >= policy->small_run_msgs)
+			plain |= PATU_PLAIN_SMALL_WRITES;
+	}
+
+	if (theirs->sock)
+		reader = bpf_rdonly_cast((void *)(unsigned long)theirs->sock,
+					 bpf_core_type_id_kernel(struct tcp_sock));
+	if (reader) {
+		queued = reader->inet_conn.icsk_inet.sk.sk_backlog.rmem_alloc.counter;
+		rcvbuf = reader->inet_conn.icsk_inet.sk.sk_rcvbuf;
+		/* Leave at half the buffer, so TCP still finds room for what it
+		 * sends before its window closes; come back below a quarter. */
+		if (queued > rcvbuf >> ((was & PATU_PLAIN_BACKPRESSURE) ? 2 : 1))
+			plain |= PATU_PLAIN_BACKPRESSURE;
+	}
+
+	/* Back from TCP only when nothing we gave TCP is still unread. */
+	if (!plain && was) {
+		writer = bpf_skc_to_tcp_sock(msg->sk);
+		if (!reader || !writer || writer->write_seq != reader->copied_seq)
+			plain = was;
+	}
+
+	if (stats) {
+		if (plain & ~was & PATU_PLAIN_SMALL_WRITES)
+			stats->to_plain_small++;
+		if (plain & ~was & PATU_PLAIN_BACKPRESSURE)
+			stats->to_plain_full++;
+		if (!plain && was)
+			stats->back_to_redirect++;
+	}
+	mine->plain = plain;
+	return !plain;
 }
 
 SEC("sk_msg")
@@ -178,9 +417,11 @@ int patu_sk_msg(struct sk_msg_md *msg)
 {
 	struct patu_sock_key peer = {};
 	struct patu_sockmap_counters *stats;
+	struct patu_conn_state *conn;
 	struct patu_pod_counters *pod;
 	struct patu_pod_key sender;
 	__u32 size = msg->size;
+	int side = 0;
 
 	/* Only sockets patu_sockops inserted reach this program, so the family
 	 * is one of the two; anything else simply takes the normal path. */
@@ -199,24 +440,37 @@ int patu_sk_msg(struct sk_msg_md *msg)
 
 	stats = node_counters();
 
+	conn = conn_of(&peer, &side);
+	if (conn && !may_redirect(msg, conn, side, size, stats))
+		goto plain;
+
 	/* BPF_F_INGRESS: queue the data on the peer's receive side, as if it
 	 * had arrived from the wire.  If the peer is not in the map (closed,
-	 * or its insert failed) the helper sets nothing and returns SK_DROP;
+	 * or not inserted yet) the helper sets nothing and returns SK_DROP;
 	 * returning SK_PASS regardless sends the message the normal way, so
 	 * a missed lookup costs speed, never data. */
-	if (bpf_msg_redirect_hash(msg, &sock_hash, &peer, BPF_F_INGRESS) == SK_PASS) {
-		if (stats) {
-			stats->msgs_redirected++;
-			stats->bytes_redirected += size;
+	if (bpf_msg_redirect_hash(msg, &sock_hash, &peer, BPF_F_INGRESS) != SK_PASS) {
+		if (conn) {
+			if (stats && !(conn->dir[side & 1].plain & PATU_PLAIN_NO_PEER))
+				stats->to_plain_no_peer++;
+			conn->dir[side & 1].plain |= PATU_PLAIN_NO_PEER;
 		}
-		/* The sender's address is the peer key's remote side. */
-		__builtin_memcpy(sender.addr, peer.remote_addr, sizeof(sender.addr));
-		pod = bpf_map_lookup_elem(&pod_stats, &sender);
-		if (pod) {
-			pod->msgs_redirected++;
-			pod->bytes_redirected += size;
-		}
-	} else if (stats) {
+		goto plain;
+	}
+	if (stats) {
+		stats->msgs_redirected++;
+		stats->bytes_redirected += size;
+	}
+	/* The sender's address is the peer key's remote side. */
+	__builtin_memcpy(sender.addr, peer.remote_addr, sizeof(sender.addr));
+	pod = bpf_map_lookup_elem(&pod_stats, &sender);
+	if (pod) {
+		pod->msgs_redirected++;
+		pod->bytes_redirected += size;
+	}
+	return SK_PASS;
+plain:
+	if (stats) {
 		stats->msgs_passed++;
 		stats->bytes_passed += size;
 	}

@@ -25,11 +25,40 @@
 #define PATU_MAP_SOCK_HASH     "sock_hash"
 #define PATU_MAP_SOCKMAP_STATS "sockmap_stats"
 #define PATU_MAP_POD_STATS     "pod_stats"
+#define PATU_MAP_CONN_STATE    "conn_state"
+#define PATU_MAP_POLICY        "redirect_policy"
 #define PATU_PROG_SOCKOPS      "patu_sockops"
 #define PATU_PROG_SK_MSG       "patu_sk_msg"
 
 #define PATU_MAX_LOCAL_PODS 4096
 #define PATU_MAX_SOCKETS    65536
+
+/*
+ * Only accelerate (see sockmap.bpf.c, "Which path a message takes").
+ *
+ * A message shorter than patu_redirect_policy.small_msg_bytes is small.
+ * Once one side of a connection has sent small_run_msgs small messages in a
+ * row without the other side sending anything, that direction is a stream
+ * of small writes, which the plain TCP path batches (Nagle, autocorking)
+ * where a redirect wakes the reader once per message.  The agent writes
+ * the thresholds from its configuration.
+ *
+ * Backpressure: a redirect charges the reader's receive memory but never
+ * waits for room, so a direction takes the TCP path, whose window does
+ * wait, while the reader holds more than half its receive buffer, and
+ * comes back below a quarter.  Redirected sockets get a receive buffer of
+ * PATU_REDIRECT_RCVBUF (SO_RCVBUF, so net.core.rmem_max caps it) unless
+ * the application chose one.
+ */
+#define PATU_REDIRECT_RCVBUF (8 << 20)
+
+/* The only key of the one-entry redirect_policy array. */
+#define PATU_POLICY_KEY 0
+
+/* patu_conn_dir.plain: why a direction takes the TCP path now (0: it redirects). */
+#define PATU_PLAIN_SMALL_WRITES (1u << 0)
+#define PATU_PLAIN_NO_PEER      (1u << 1)	/* it sent while the peer socket was not in sock_hash */
+#define PATU_PLAIN_BACKPRESSURE (1u << 2)
 
 /* The only key of the one-entry sockmap_stats array. */
 #define PATU_SOCKMAP_STATS_KEY 0
@@ -66,14 +95,40 @@ struct patu_pod_counters {
 	__u64 bytes_redirected;	/* offset 8: host byte order; their payload bytes */
 };
 
-/* Value of sockmap_stats, one per CPU (the agent sums CPUs).  Size 48. */
+/* Value of sockmap_stats, one per CPU (the agent sums CPUs).  Size 88. */
 struct patu_sockmap_counters {
 	__u64 msgs_redirected;	  /* offset 0:  host byte order */
 	__u64 bytes_redirected;	  /* offset 8:  host byte order */
-	__u64 msgs_passed;	  /* offset 16: host byte order; no peer socket, went the normal path */
+	__u64 msgs_passed;	  /* offset 16: host byte order; sent on the plain TCP path */
 	__u64 bytes_passed;	  /* offset 24: host byte order */
 	__u64 sockets_added;	  /* offset 32: host byte order */
 	__u64 sockets_add_failed; /* offset 40: host byte order */
+	__u64 to_plain_small;	  /* offset 48: host byte order; a direction became a small-write stream */
+	__u64 to_plain_no_peer;	  /* offset 56: host byte order; a direction sent before its peer socket was in sock_hash */
+	__u64 to_plain_full;	  /* offset 64: host byte order; a reader held more than half its receive buffer */
+	__u64 back_to_redirect;	  /* offset 72: host byte order; a direction on the TCP path redirects again */
+	__u64 conns_untracked;	  /* offset 80: host byte order; connections without a conn_state record (map full) */
+};
+
+/* Value of redirect_policy, written by the agent.  Size 8. */
+struct patu_redirect_policy {
+	__u32 small_msg_bytes;	/* offset 0: host byte order; a message shorter than this is small */
+	__u32 small_run_msgs;	/* offset 4: host byte order; that many small messages in a row make a stream; 0: never */
+};
+
+/*
+ * Value of conn_state, one per redirected connection, keyed like sock_hash
+ * but with the lower endpoint (see local_is_lower) as "local", so both
+ * sockets find the same record.  BPF creates and deletes these.  Size 32.
+ */
+struct patu_conn_dir {
+	__u32 small_run;	/* offset 0: host byte order; small messages sent in a row without the other side sending */
+	__u32 plain;		/* offset 4: host byte order; PATU_PLAIN_* bits, 0 while redirecting */
+	__u64 sock;		/* offset 8: host byte order; kernel address of the sending socket, read through bpf_rdonly_cast */
+};
+
+struct patu_conn_state {
+	struct patu_conn_dir dir[2];	/* offset 0: [0] sent by the lower endpoint, [1] by the higher one */
 };
 
 #endif /* PATU_SOCKMAP_H */

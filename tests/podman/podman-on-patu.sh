@@ -203,13 +203,16 @@ else
 fi
 
 # --- the agent: its own socket, bridge, subnet, state, pins, and the test's cgroup ---------------------
+# smallWriteRun 0: the client below is busybox nc, which writes 1 KiB at a time, a stream the default
+# small-write rule sends through TCP after 16 writes; this scenario is about redirection between podman
+# containers (the rule has its own tests, OnlyAccelerateIT).
 mkdir "$CG2"
 export PATU_SOCKET=$TMP/patu.sock
 jq --arg sock "$PATU_SOCKET" --arg bridge "$BRIDGE" --arg state "$TMP/state" --arg subnet "$SUBNET" \
    --arg bpffs "$BPFFS" --arg cg "$CG2" '
     ."io.patu.lifecycle" += {bridgeName: $bridge, socketPath: $sock, stateDir: $state}
   | ."io.patu.ipam" += {subnet: $subnet, gateway: "", stateDir: $state}
-  | ."io.patu.datapath.sockmap" += {bpffsDir: $bpffs, cgroupPath: $cg}' \
+  | ."io.patu.datapath.sockmap" += {bpffsDir: $bpffs, cgroupPath: $cg, smallWriteRun: 0}' \
    "$TMP/patu/conf/patu.json" >"$TMP/agent.json"
 # 'patu run' in the background rather than 'patu start': start/stop keep one pid file, /run/patu/agent.pid,
 # for every agent, so a second agent would take over (and 'stop' would stop) whatever owns it.
@@ -354,10 +357,13 @@ echo
 errors=()
 [ "$nc_exit" = 0 ] || errors+=("client nc exited with $nc_exit")
 [ "$received" = "$PAYLOAD" ] || errors+=("A received $received bytes, B sent $PAYLOAD")
-[ "$redirected" -ge "$PAYLOAD" ] || errors+=("bytes_redirected grew by $redirected < $PAYLOAD")
-[ "$redirected_b" -ge "$PAYLOAD" ] || errors+=("pod_stats of B shows $redirected_b < $PAYLOAD")
+# At least half redirected: whenever the reader falls behind by half its receive buffer, the writer goes
+# through TCP (backpressure) until it has caught up; each veth carries that part once.
+via_tcp=$(( PAYLOAD > redirected ? PAYLOAD - redirected : 0 ))
+[ "$redirected" -ge $((PAYLOAD / 2)) ] || errors+=("bytes_redirected grew by $redirected < half of $PAYLOAD")
+[ "$redirected_b" -ge $((PAYLOAD / 2)) ] || errors+=("pod_stats of B shows $redirected_b < half of $PAYLOAD")
 for v in "$veth_a1" "$veth_b1"; do
-    [ "$v" -lt $((PAYLOAD / 100)) ] || errors+=("a veth carried $v bytes (>= 1% of the payload)")
+    [ "$v" -lt $((via_tcp * 12 / 10 + PAYLOAD / 100)) ] || errors+=("a veth carried $v bytes (TCP carried $via_tcp)")
 done
 case "$cg_a" in "/$CG/"*) ;; *) errors+=("container A is in cgroup2 '$cg_a', not below /$CG");; esac
 case "$cg_b" in "/$CG/"*) ;; *) errors+=("container B is in cgroup2 '$cg_b', not below /$CG");; esac

@@ -45,6 +45,13 @@ final class AgentUnderTest implements AutoCloseable {
     static final int BYTES_REDIRECTED = 1;
     static final int SOCKETS_ADDED = 4;
     static final int SOCKETS_ADD_FAILED = 5;
+    static final int TO_PLAIN_SMALL = 6;
+    static final int TO_PLAIN_NO_PEER = 7;
+    static final int TO_PLAIN_FULL = 8;
+    static final int BACK_TO_REDIRECT = 9;
+    static final int CONNS_UNTRACKED = 10;
+    /** Fields of patu_sockmap_counters (bpf/include/patu_sockmap.h). */
+    static final int SOCKMAP_COUNTERS = 11;
 
     final String id = TestNames.unique("", 6);
     final Path work;
@@ -236,11 +243,11 @@ final class AgentUnderTest implements AutoCloseable {
         return bpffsDir.resolve("sockmap");
     }
 
-    /** The six global counters of the sockmap datapath, summed over CPUs, read from its pinned map. */
+    /** The global counters of the sockmap datapath, summed over CPUs, read from its pinned map. */
     long[] sockmapCounters() {
         try (BpfMap stats = BpfMap.openPinned(sockmapPins().resolve("sockmap_stats"))) {
             byte[] perCpu = stats.lookup(new byte[4]).orElseThrow();
-            return sumPerCpu(perCpu, 6);
+            return sumPerCpu(perCpu, SOCKMAP_COUNTERS);
         }
     }
 

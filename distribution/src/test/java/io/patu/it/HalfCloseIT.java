@@ -23,7 +23,7 @@ class HalfCloseIT extends WithAgent {
     @ValueSource(ints = {1000, 65536})
     void requestHalfCloseThenReply(int writeSize) throws Exception {
         try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
-            long before = agent.sockmapCounters()[AgentUnderTest.BYTES_REDIRECTED];
+            long[] before = agent.sockmapCounters();
             long bytes = 10L << 20;
             Process server = java(a, "serve-reply", a.address.getHostAddress(), "7300");
             BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
@@ -33,7 +33,16 @@ class HalfCloseIT extends WithAgent {
             assertTrue(client.waitFor(60, TimeUnit.SECONDS));
             assertEquals("OK " + bytes, serverOut.readLine(), "server saw the whole request");
             assertEquals("REPLY OK " + bytes, clientOut, "client got the reply after its half-close");
-            assertTrue(agent.sockmapCounters()[AgentUnderTest.BYTES_REDIRECTED] - before >= bytes, "the request went through socket redirection");
+            long[] after = agent.sockmapCounters();
+            if (writeSize < OnlyAccelerateIT.SMALL_MSG_BYTES) {
+                // A stream of small writes leaves redirection after a few messages: the half-close then
+                // travels on TCP behind the redirected start of the request.
+                assertEquals(1, after[AgentUnderTest.TO_PLAIN_SMALL] - before[AgentUnderTest.TO_PLAIN_SMALL],
+                        "the request moved to the plain path");
+            } else {
+                assertTrue(after[AgentUnderTest.BYTES_REDIRECTED] - before[AgentUnderTest.BYTES_REDIRECTED] >= bytes,
+                        "the request went through socket redirection");
+            }
         }
     }
 

@@ -27,7 +27,15 @@ import java.net.Socket;
  * 10 s of nothing), as event-loop servers such as nginx ask before they read;
  * <li>{@code serve-concurrent ADDRESS PORT N} and {@code connect-concurrent ADDRESS PORT N BYTES}: the client
  * opens N connections and holds them all open, then sends BYTES on each and closes them; the server accepts
- * all N, verifies each, and prints "OK <connections> <bytes>" or the first failure.
+ * all N, verifies each, and prints "OK <connections> <bytes>" or the first failure;
+ * <li>{@code serve-paused ADDRESS PORT}: like {@code server}, but prints "ACCEPTED" and reads nothing until a
+ * line arrives on its stdin: a reader that stalls while the writer goes on;
+ * <li>{@code serve-echo ADDRESS PORT} and {@code pingpong ADDRESS PORT ROUNDS SIZE}: request/response; the
+ * client sends SIZE bytes, the server checks and returns them, ROUNDS times; the client prints "OK <rounds>";
+ * <li>{@code serve-phased ADDRESS PORT FIRST} and {@code phased ADDRESS PORT FIRST FIRST_WRITE REST REST_WRITE}:
+ * one stream in two phases: FIRST bytes in FIRST_WRITE writes, then the client waits for the server's
+ * one-byte acknowledgement of them, then REST more bytes in REST_WRITE writes; the server prints its verdict
+ * on the whole stream.
  * </ul>
  */
 public final class StreamCheck {
@@ -60,6 +68,12 @@ public final class StreamCheck {
             case "serve-concurrent" -> serveConcurrent(address, port, Integer.parseInt(args[3]));
             case "connect-concurrent" -> connectConcurrent(address, port, Integer.parseInt(args[3]), Integer.parseInt(args[4]));
             case "request" -> request(address, port, Long.parseLong(args[3]), Integer.parseInt(args[4]));
+            case "serve-paused" -> servePaused(address, port);
+            case "serve-echo" -> serveEcho(address, port);
+            case "pingpong" -> pingPong(address, port, Integer.parseInt(args[3]), Integer.parseInt(args[4]));
+            case "serve-phased" -> servePhased(address, port, Long.parseLong(args[3]));
+            case "phased" -> phased(address, port, Long.parseLong(args[3]), Integer.parseInt(args[4]),
+                    Long.parseLong(args[5]), Integer.parseInt(args[6]));
             default -> throw new IllegalArgumentException("unknown mode " + args[0]);
         }
     }
@@ -79,10 +93,15 @@ public final class StreamCheck {
     }
 
     private static String verify(InputStream in) {
+        return verify(in, 0, Long.MAX_VALUE);
+    }
+
+    /** Checks the stream from pattern offset {@code start} until end of stream or {@code end}. */
+    private static String verify(InputStream in, long start, long end) {
         byte[] buffer = new byte[256 * 1024];
-        long offset = 0;
+        long offset = start;
         try {
-            for (int n; (n = in.read(buffer)) > 0; ) {
+            for (int n; offset < end && (n = in.read(buffer, 0, (int) Math.min(buffer.length, end - offset))) > 0; ) {
                 for (int i = 0; i < n; i++) {
                     if (buffer[i] != expected(offset + i)) {
                         return "CORRUPT at offset " + (offset + i);
@@ -103,9 +122,14 @@ public final class StreamCheck {
     }
 
     private static void writePattern(OutputStream out, long bytes, int writeSize) throws IOException {
+        writePattern(out, 0, bytes, writeSize);
+    }
+
+    /** Writes pattern offsets {@code start} to {@code end}, one write call per {@code writeSize} bytes. */
+    private static void writePattern(OutputStream out, long start, long end, int writeSize) throws IOException {
         byte[] chunk = new byte[writeSize];
-        for (long offset = 0; offset < bytes; offset += writeSize) {
-            int n = (int) Math.min(writeSize, bytes - offset);
+        for (long offset = start; offset < end; offset += writeSize) {
+            int n = (int) Math.min(writeSize, end - offset);
             for (int i = 0; i < n; i++) {
                 chunk[i] = expected(offset + i);
             }
@@ -232,5 +256,85 @@ public final class StreamCheck {
             }
         }
         System.out.println("SENT " + connections);
+    }
+
+    private static Socket acceptOne(ServerSocket server, InetAddress address, int port) throws IOException {
+        server.bind(new InetSocketAddress(address, port));
+        System.out.println("LISTENING");
+        System.out.flush();
+        return server.accept();
+    }
+
+    private static void servePaused(InetAddress address, int port) throws IOException {
+        try (ServerSocket server = new ServerSocket(); Socket socket = acceptOne(server, address, port)) {
+            System.out.println("ACCEPTED");
+            System.out.flush();
+            new java.io.BufferedReader(new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.US_ASCII)).readLine();
+            System.out.println(verify(socket.getInputStream()));
+        }
+    }
+
+    private static void serveEcho(InetAddress address, int port) throws IOException {
+        try (ServerSocket server = new ServerSocket(); Socket socket = acceptOne(server, address, port)) {
+            InputStream in = socket.getInputStream();
+            OutputStream out = socket.getOutputStream();
+            byte[] buffer = new byte[64 * 1024];
+            long offset = 0;
+            for (int n; (n = in.read(buffer)) > 0; offset += n) {
+                for (int i = 0; i < n; i++) {
+                    if (buffer[i] != expected(offset + i)) {
+                        System.out.println("CORRUPT at offset " + (offset + i));
+                        return;
+                    }
+                }
+                out.write(buffer, 0, n);
+            }
+            System.out.println("OK " + offset);
+        }
+    }
+
+    private static void pingPong(InetAddress address, int port, int rounds, int size) throws IOException {
+        try (Socket socket = new Socket(address, port)) {
+            socket.setTcpNoDelay(true);
+            socket.setSoTimeout(30_000);
+            OutputStream out = socket.getOutputStream();
+            InputStream in = socket.getInputStream();
+            for (int r = 0; r < rounds; r++) {
+                long start = (long) r * size;
+                writePattern(out, start, start + size, size);
+                String verdict = verify(in, start, start + size);
+                if (!verdict.equals("OK " + (start + size))) {
+                    System.out.println("round " + r + ": " + verdict);
+                    return;
+                }
+            }
+            System.out.println("OK " + rounds);
+        }
+    }
+
+    private static void servePhased(InetAddress address, int port, long first) throws IOException {
+        try (ServerSocket server = new ServerSocket(); Socket socket = acceptOne(server, address, port)) {
+            InputStream in = socket.getInputStream();
+            String verdict = verify(in, 0, first);
+            if (!verdict.equals("OK " + first)) {
+                System.out.println("first phase: " + verdict);
+                return;
+            }
+            socket.getOutputStream().write('A');
+            System.out.println(verify(in, first, Long.MAX_VALUE));
+        }
+    }
+
+    private static void phased(InetAddress address, int port, long first, int firstWrite, long rest, int restWrite)
+            throws IOException {
+        try (Socket socket = new Socket(address, port)) {
+            socket.setSoTimeout(60_000);
+            writePattern(socket.getOutputStream(), 0, first, firstWrite);
+            if (socket.getInputStream().read() != 'A') {
+                throw new IOException("no acknowledgement of the first phase");
+            }
+            writePattern(socket.getOutputStream(), first, first + rest, restWrite);
+        }
+        System.out.println("SENT " + (first + rest));
     }
 }

@@ -66,7 +66,8 @@ public class AgentInFelixTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
     private static final String SOCKMAP_FILTER = "(" + Datapath.FEATURE + "=sockmap)";
     private static final List<String> SOCKMAP_PINS =
-            List.of("local_pods", "sock_hash", "sockmap_stats", "pod_stats", "sockops_link");
+            List.of("local_pods", "sock_hash", "sockmap_stats", "pod_stats", "conn_state", "redirect_policy",
+                    "sockops_link");
     private static final String SOCK_OPS = "cgroup_sock_ops";
 
     /** Stopped in this order: datapath-sockmap first and explicitly, see {@link #stopAgentAndCleanHost}. */
@@ -195,13 +196,15 @@ public class AgentInFelixTest {
     }
 
     @Test
-    public void datapathCountersReportTheSixSockmapCounters() throws Exception {
+    public void datapathCountersReportTheSockmapCounters() throws Exception {
         ServiceReference<Datapath> reference = theOnly(Datapath.class, SOCKMAP_FILTER);
         Datapath datapath = context.getService(reference);
         try {
             SequencedMap<String, Long> counters = datapath.counters();
             assertEquals(List.of("msgs_redirected", "bytes_redirected", "msgs_passed", "bytes_passed",
-                    "sockets_added", "sockets_add_failed"), List.copyOf(counters.keySet()));
+                    "sockets_added", "sockets_add_failed", "to_plain_small", "to_plain_no_peer", "to_plain_full",
+                    "back_to_redirect", "conns_untracked"),
+                    List.copyOf(counters.keySet()));
             counters.forEach((name, value) -> assertTrue(name + " = " + value, value >= 0));
         } finally {
             context.ungetService(reference);

@@ -59,6 +59,13 @@ public final class SockmapDatapath implements Datapath, PodListener {
         @AttributeDefinition(description = "cgroup v2 directory to attach sockops to; empty means the cgroup v2 root "
                 + "(mounted at /sys/fs/cgroup/unified when the host has only cgroup v1)")
         String cgroupPath() default "";
+
+        @AttributeDefinition(description = "a message shorter than this many bytes is small (see smallWriteRun)")
+        int smallWriteBytes() default 4096;
+
+        @AttributeDefinition(description = "after this many small messages in a row, with nothing coming back, a "
+                + "connection's direction leaves socket redirection for TCP, which batches small writes; 0 never")
+        int smallWriteRun() default 16;
     }
 
     private final SockmapKernelState kernel;
@@ -77,8 +84,21 @@ public final class SockmapDatapath implements Datapath, PodListener {
         if (!Mounts.isFsType(cgroup, CgroupV2.MAGIC)) {
             throw new IllegalArgumentException("cgroupPath " + cgroup + " is not a cgroup v2 directory");
         }
+        if (config.smallWriteBytes() < 0 || config.smallWriteRun() < 0) {
+            throw new IllegalArgumentException("smallWriteBytes and smallWriteRun must not be negative, got "
+                    + config.smallWriteBytes() + " and " + config.smallWriteRun());
+        }
         this.kernel = SockmapKernelState.attach(Path.of(config.bpffsDir(), FEATURE), cgroup);
-        LOG.info(() -> "sockmap datapath attached to cgroup " + cgroup + ", pinned under " + config.bpffsDir());
+        try {
+            kernel.policy.update(new byte[4], SockmapLayouts.redirectPolicy(config.smallWriteBytes(), config.smallWriteRun()),
+                    BpfMap.ANY);
+        } catch (RuntimeException e) {
+            kernel.removeAll();
+            throw e;
+        }
+        LOG.info(() -> "sockmap datapath attached to cgroup " + cgroup + ", pinned under " + config.bpffsDir()
+                + "; small-write streams: " + (config.smallWriteRun() == 0 ? "always redirected"
+                : config.smallWriteRun() + " writes under " + config.smallWriteBytes() + " bytes go to TCP"));
     }
 
     @Deactivate

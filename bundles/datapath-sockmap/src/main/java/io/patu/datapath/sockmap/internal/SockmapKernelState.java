@@ -28,6 +28,7 @@ final class SockmapKernelState {
     final BpfMap sockHash;
     final BpfMap stats;
     final BpfMap podStats;
+    final BpfMap policy;
     private final BpfObject object;
     private final BpfProgram skMsg;
     private final BpfLink sockopsLink;
@@ -43,6 +44,7 @@ final class SockmapKernelState {
         this.sockHash = object.map("sock_hash");
         this.stats = object.map("sockmap_stats");
         this.podStats = object.map("pod_stats");
+        this.policy = object.map("redirect_policy");
         this.skMsg = object.program("patu_sk_msg");
     }
 

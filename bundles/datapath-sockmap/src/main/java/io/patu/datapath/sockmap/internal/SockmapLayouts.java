@@ -41,10 +41,20 @@ final class SockmapLayouts {
             JAVA_LONG.withName("msgs_passed"),
             JAVA_LONG.withName("bytes_passed"),
             JAVA_LONG.withName("sockets_added"),
-            JAVA_LONG.withName("sockets_add_failed")).withName("patu_sockmap_counters");
+            JAVA_LONG.withName("sockets_add_failed"),
+            JAVA_LONG.withName("to_plain_small"),
+            JAVA_LONG.withName("to_plain_no_peer"),
+            JAVA_LONG.withName("to_plain_full"),
+            JAVA_LONG.withName("back_to_redirect"),
+            JAVA_LONG.withName("conns_untracked")).withName("patu_sockmap_counters");
+
+    static final StructLayout REDIRECT_POLICY = MemoryLayout.structLayout(
+            JAVA_INT.withName("small_msg_bytes"),
+            JAVA_INT.withName("small_run_msgs")).withName("patu_redirect_policy");
 
     /** Every struct shared with the kernel side, for the layout test. */
-    static final List<StructLayout> ALL = List.of(POD_KEY, POD_VALUE, SOCK_KEY, POD_COUNTERS, SOCKMAP_COUNTERS);
+    static final List<StructLayout> ALL = List.of(POD_KEY, POD_VALUE, SOCK_KEY, POD_COUNTERS, SOCKMAP_COUNTERS,
+            REDIRECT_POLICY);
 
     /** patu_pod_value.flags: socket redirection enabled for this pod. */
     static final int POD_F_REDIRECT = 1;
@@ -80,6 +90,13 @@ final class SockmapLayouts {
         MemorySegment value = MemorySegment.ofArray(new byte[(int) POD_VALUE.byteSize()]);
         value.set(JAVA_INT_UNALIGNED, POD_VALUE.byteOffset(MemoryLayout.PathElement.groupElement("ifindex")), ifIndex);
         value.set(JAVA_INT_UNALIGNED, POD_VALUE.byteOffset(MemoryLayout.PathElement.groupElement("flags")), flags);
+        return value.toArray(JAVA_BYTE);
+    }
+
+    static byte[] redirectPolicy(int smallMsgBytes, int smallRunMsgs) {
+        MemorySegment value = MemorySegment.ofArray(new byte[(int) REDIRECT_POLICY.byteSize()]);
+        value.set(JAVA_INT_UNALIGNED, REDIRECT_POLICY.byteOffset(MemoryLayout.PathElement.groupElement("small_msg_bytes")), smallMsgBytes);
+        value.set(JAVA_INT_UNALIGNED, REDIRECT_POLICY.byteOffset(MemoryLayout.PathElement.groupElement("small_run_msgs")), smallRunMsgs);
         return value.toArray(JAVA_BYTE);
     }
 

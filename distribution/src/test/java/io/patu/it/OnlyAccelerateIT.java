@@ -1,0 +1,138 @@
+package io.patu.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The datapath's choice of path per message ("Which path a message takes" in bpf/sockmap.bpf.c): streams
+ * of small writes leave redirection, request/response stays on it, a reader that does not keep up holds
+ * the writer back, and a direction that went to TCP comes back once the reader has caught up. Every test
+ * checks every byte of its stream.
+ */
+class OnlyAccelerateIT extends WithAgent {
+    /** PATU_SMALL_MSG_BYTES of bpf/include/patu_sockmap.h. */
+    static final int SMALL_MSG_BYTES = 4096;
+    private static final Pattern SKMEM = Pattern.compile("skmem:\\(r(\\d+),rb(\\d+),");
+
+    @Test
+    void aStreamOfSmallWritesMovesToThePlainPathIntact() throws Exception {
+        try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
+            long bytes = 4L << 20;
+            long[] before = agent.sockmapCounters();
+            long vethBefore = a.vethBytes() + b.vethBytes();
+            BufferedReader server = start(a, "server", a.address.getHostAddress(), "7410");
+            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7410",
+                    Long.toString(bytes), "64");
+            assertTrue(client.waitFor(120, TimeUnit.SECONDS), "client finished");
+            assertEquals("OK " + bytes, server.readLine(), "every byte arrived, in order");
+            long[] after = agent.sockmapCounters();
+            assertEquals(1, after[AgentUnderTest.TO_PLAIN_SMALL] - before[AgentUnderTest.TO_PLAIN_SMALL],
+                    "the direction was marked a small-write stream");
+            long redirected = after[AgentUnderTest.BYTES_REDIRECTED] - before[AgentUnderTest.BYTES_REDIRECTED];
+            assertTrue(redirected < bytes / 100, "only the first messages were redirected: " + redirected);
+            assertTrue(a.vethBytes() + b.vethBytes() - vethBefore >= bytes, "the rest crossed the veths");
+        }
+    }
+
+    @Test
+    void requestResponseWithSmallMessagesStaysRedirected() throws Exception {
+        try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
+            int rounds = 2000;
+            int size = 64;
+            long[] before = agent.sockmapCounters();
+            long vethBefore = a.vethBytes() + b.vethBytes();
+            BufferedReader server = start(a, "serve-echo", a.address.getHostAddress(), "7411");
+            Process client = PodTraffic.streamCheck(agent, b, "pingpong", a.address.getHostAddress(), "7411",
+                    Integer.toString(rounds), Integer.toString(size));
+            String clientOut = new String(client.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            assertTrue(client.waitFor(120, TimeUnit.SECONDS), "client finished");
+            assertEquals("OK " + rounds, clientOut, "every reply was the request");
+            assertEquals("OK " + (long) rounds * size, server.readLine());
+            long[] after = agent.sockmapCounters();
+            assertEquals(0, after[AgentUnderTest.TO_PLAIN_SMALL] - before[AgentUnderTest.TO_PLAIN_SMALL],
+                    "no direction became a small-write stream");
+            assertTrue(after[AgentUnderTest.BYTES_REDIRECTED] - before[AgentUnderTest.BYTES_REDIRECTED] >= 2L * rounds * size,
+                    "requests and replies were redirected");
+            long onVeths = a.vethBytes() + b.vethBytes() - vethBefore;
+            assertTrue(onVeths < 2L * rounds * size / 10, "only set-up and teardown crossed the veths: " + onVeths);
+        }
+    }
+
+    @Test
+    void aReaderThatStallsHoldsTheWriterBack() throws Exception {
+        try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
+            long bytes = 512L << 20;
+            long[] before = agent.sockmapCounters();
+            Process serverProcess = PodTraffic.streamCheck(agent, a, "serve-paused", a.address.getHostAddress(), "7412");
+            BufferedReader server = new BufferedReader(new InputStreamReader(serverProcess.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("LISTENING", server.readLine());
+            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7412",
+                    Long.toString(bytes), "131072");
+            assertEquals("ACCEPTED", server.readLine());
+            // Without backpressure the writer would hand all 512 MiB to the kernel within a second and exit.
+            assertTrue(!client.waitFor(3, TimeUnit.SECONDS), "the writer is still blocked while nobody reads");
+            long[] queue = receiveQueue(a, 7412);
+            assertTrue(queue[0] <= 2 * queue[1] && queue[0] <= (32L << 20),
+                    "the reader's queue stays within its receive buffer: " + queue[0] + " bytes queued, buffer " + queue[1]);
+            assertTrue(agent.sockmapCounters()[AgentUnderTest.TO_PLAIN_FULL] > before[AgentUnderTest.TO_PLAIN_FULL],
+                    "the direction left redirection for TCP's window");
+
+            try (OutputStream release = serverProcess.getOutputStream()) {
+                release.write("read\n".getBytes(StandardCharsets.US_ASCII));
+            }
+            assertTrue(client.waitFor(120, TimeUnit.SECONDS), "the writer finished once the reader read");
+            assertEquals("OK " + bytes, server.readLine(), "every byte arrived, in order");
+        }
+    }
+
+    @Test
+    void aDirectionComesBackToRedirectionOnceTheReaderHasCaughtUp() throws Exception {
+        try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
+            long first = 64_000;
+            long rest = 64L << 20;
+            long[] before = agent.sockmapCounters();
+            BufferedReader server = start(a, "serve-phased", a.address.getHostAddress(), "7413", Long.toString(first));
+            Process client = PodTraffic.streamCheck(agent, b, "phased", a.address.getHostAddress(), "7413",
+                    Long.toString(first), "64", Long.toString(rest), "65536");
+            assertTrue(client.waitFor(120, TimeUnit.SECONDS), "client finished");
+            assertEquals("OK " + (first + rest), server.readLine(), "every byte of both phases arrived, in order");
+            long[] after = agent.sockmapCounters();
+            assertEquals(1, after[AgentUnderTest.TO_PLAIN_SMALL] - before[AgentUnderTest.TO_PLAIN_SMALL],
+                    "the small writes went to TCP");
+            assertTrue(after[AgentUnderTest.BACK_TO_REDIRECT] > before[AgentUnderTest.BACK_TO_REDIRECT],
+                    "the direction came back to redirection");
+            long redirected = after[AgentUnderTest.BYTES_REDIRECTED] - before[AgentUnderTest.BYTES_REDIRECTED];
+            // Not all of it: the reader checks every byte and falls behind the writer now and then, which
+            // sends the direction to TCP for a while (backpressure) before it comes back again.
+            assertTrue(redirected >= rest / 4, "the large writes were redirected: " + redirected + " of " + rest);
+        }
+    }
+
+    private BufferedReader start(TestPod pod, String... args) throws Exception {
+        Process process = PodTraffic.streamCheck(agent, pod, args);
+        BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        assertEquals("LISTENING", out.readLine());
+        return out;
+    }
+
+    /** Bytes charged to the receive side of the pod's connection on PORT, and its receive buffer (ss -m). */
+    private static long[] receiveQueue(TestPod pod, int port) throws Exception {
+        Process ss = new ProcessBuilder("ip", "netns", "exec", pod.name, "ss", "-tmnH", "state", "established",
+                "( sport = :" + port + " )").redirectErrorStream(true).start();
+        String out = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(ss.waitFor(10, TimeUnit.SECONDS));
+        Matcher m = SKMEM.matcher(out);
+        assertTrue(m.find(), "ss shows the connection's memory: " + out);
+        return new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))};
+    }
+}
