@@ -425,7 +425,7 @@ check_run() { # check_run SETUP PAYLOAD VETH REDIRECTED [SMALL_WRITE_SWITCHES [B
 		fi ;;
 	patu-accel)
 		# Redirected, or sent through TCP by the datapath's own rules (a stream of small writes; a reader
-		# behind by half its buffer); either way the datapath must be attached and every byte accounted for
+		# behind by redirectQueueBytes); either way the datapath must be attached and every byte accounted for
 		# (TCP bytes cross both veths, so half the veth bytes count).
 		if [ "$(sockops_on "${cg[$s]}")" = 0 ]; then
 			echo "0 no-sockops-program"
@@ -745,7 +745,7 @@ elapsed=$SECONDS
 	echo "  sockmap_stats bytes_redirected grew by at least 90 % of the payload during the run (payload: iperf3 bytes"
 	echo "  received; ping-pong 2 x size x transactions), or when its own rules sent the rest through TCP and redirected"
 	echo "  + half the veth bytes cover the payload: a stream of small writes (to_plain_small grew), or a reader behind"
-	echo "  by half its receive buffer (to_plain_full grew, and at least half the payload redirected)."
+	echo "  by redirectQueueBytes (to_plain_full grew, and at least half the payload redirected)."
 	echo
 	cat "$verify_md"
 	echo

@@ -20,7 +20,9 @@
  * memory without a limit, where TCP's window would stop the writer.
  * conn_state keeps, per direction of a connection, the run of small
  * messages and the reason it takes the TCP path, if any; the reader's
- * queue is read from its socket (patu_kernel.h).
+ * queue is read from its socket (patu_kernel.h).  A small-write stream's
+ * writer then leaves sock_hash altogether (patu_sockops, RTT callback):
+ * TCP through tcp_bpf sends such writes one segment each.
  *
  * Switching paths must keep the byte stream in order.  tcp_bpf's recvmsg
  * reads the redirected queue before the TCP receive queue, so going from
@@ -47,12 +49,6 @@
 #endif
 #ifndef AF_INET6
 #define AF_INET6 10
-#endif
-#ifndef SOL_SOCKET
-#define SOL_SOCKET 1
-#endif
-#ifndef SO_RCVBUF
-#define SO_RCVBUF 8
 #endif
 #ifndef EEXIST
 #define EEXIST 17
@@ -217,6 +213,54 @@ static __always_inline int sockops_key(struct bpf_sock_ops *skops, struct patu_s
 	return 0;
 }
 
+/* The record of the connection a sockops socket belongs to, and its half. */
+static __always_inline struct patu_conn_state *conn_of_sockops(struct bpf_sock_ops *skops,
+							       struct patu_sock_key *key, int *side)
+{
+	struct patu_sock_key swapped = {};
+
+	if (sockops_key(skops, key))
+		return 0;
+	if (local_is_lower(key)) {
+		*side = 0;
+		return bpf_map_lookup_elem(&conn_state, key);
+	}
+	*side = 1;
+	swap_sides(&swapped, key);
+	return bpf_map_lookup_elem(&conn_state, &swapped);
+}
+
+/*
+ * Called for every ACK a redirected socket receives, i.e. only while it
+ * sends through TCP.  A small-write stream's writer leaves sock_hash here
+ * (sk_msg may not change the map): tcp_bpf carries small writes on TCP
+ * one segment each, plain TCP batches them.  Its direction never redirects
+ * again, and the peer's sends find no socket to redirect to, so both stay
+ * in order.  Whatever the peer redirected to it earlier stays readable.
+ */
+static __always_inline void leave_if_small_writes(struct bpf_sock_ops *skops)
+{
+	struct patu_sockmap_counters *stats;
+	struct patu_conn_state *conn;
+	struct patu_conn_dir *mine;
+	struct patu_sock_key key = {};
+	int side = 0;
+
+	conn = conn_of_sockops(skops, &key, &side);
+	if (!conn)
+		return;
+	mine = &conn->dir[side & 1];
+	if (!(mine->plain & PATU_PLAIN_SMALL_WRITES) || (mine->plain & PATU_PLAIN_LEFT_MAP))
+		return;
+	if (bpf_map_delete_elem(&sock_hash, &key))
+		return;
+	mine->plain |= PATU_PLAIN_LEFT_MAP;
+	stats = node_counters();
+	if (stats)
+		stats->sockets_left++;
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags & ~BPF_SOCK_OPS_RTT_CB_FLAG);
+}
+
 /* A closed socket's connection record goes; the other side may have
  * deleted it already. */
 static __always_inline void forget_connection(struct bpf_sock_ops *skops)
@@ -234,33 +278,12 @@ static __always_inline void forget_connection(struct bpf_sock_ops *skops)
 }
 
 /*
- * The reader's receive buffer bounds how far a redirecting writer may get
- * ahead (see PATU_PLAIN_BACKPRESSURE), so a redirected socket gets a large
- * one, unless its application chose a size itself.  Only ever raised.
- */
-static __always_inline void grow_receive_buffer(struct bpf_sock_ops *skops)
-{
-	struct bpf_sock *sk = skops->sk;
-	struct tcp_sock *tp;
-	int current = 0, wanted = PATU_REDIRECT_RCVBUF / 2; /* the kernel doubles it */
-
-	if (!sk)
-		return;
-	tp = bpf_skc_to_tcp_sock(sk);
-	if (!tp || (tp->inet_conn.icsk_inet.sk.sk_userlocks & PATU_SOCK_RCVBUF_LOCK))
-		return;
-	if (bpf_getsockopt(skops, SOL_SOCKET, SO_RCVBUF, &current, sizeof(current)) ||
-	    current >= PATU_REDIRECT_RCVBUF)
-		return;
-	bpf_setsockopt(skops, SOL_SOCKET, SO_RCVBUF, &wanted, sizeof(wanted));
-}
-
-/*
  * The connection's record: whichever side comes first creates it, and
  * each side writes its socket's address into its half, so the other side
  * can read the reader's queue and sequence numbers.  A socket in sock_hash
  * must report when it closes, so the record goes with it; state callbacks
- * are rare (a handful per connection).
+ * are rare (a handful per connection).  RTT callbacks come with every ACK,
+ * and a redirecting socket receives none.
  */
 static __always_inline void track_connection(struct bpf_sock_ops *skops,
 					     const struct patu_sock_key *key,
@@ -287,8 +310,8 @@ static __always_inline void track_connection(struct bpf_sock_ops *skops,
 		return;
 	}
 	conn->dir[side].sock = (__u64)(unsigned long)sk;
-	grow_receive_buffer(skops);
-	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG |
+				  BPF_SOCK_OPS_RTT_CB_FLAG);
 }
 
 SEC("sockops")
@@ -300,6 +323,10 @@ int patu_sockops(struct bpf_sock_ops *skops)
 
 	if (skops->op == BPF_SOCK_OPS_STATE_CB) {
 		forget_connection(skops);
+		return 1;
+	}
+	if (skops->op == BPF_SOCK_OPS_RTT_CB) {
+		leave_if_small_writes(skops);
 		return 1;
 	}
 	/* Only fully established connections: the peer's socket exists by now
@@ -366,11 +393,13 @@ static __always_inline int may_redirect(struct sk_msg_md *msg, struct patu_conn_
 	struct patu_redirect_policy *policy;
 	__u32 plain = 0, was = mine->plain;
 	__u32 key = PATU_POLICY_KEY;
-	__u32 queued, rcvbuf;
+	__u32 queued, limit;
 
 	/* We are sending, so the other side's one-way run has ended. */
 	if (theirs->small_run)
 		theirs->small_run = 0;
+	if (was & PATU_PLAIN_LEFT_MAP)
+		return 0;
 	policy = bpf_map_lookup_elem(&redirect_policy, &key);
 	if (policy && policy->small_run_msgs) {
 		if (size >= policy->small_msg_bytes)
@@ -384,12 +413,10 @@ static __always_inline int may_redirect(struct sk_msg_md *msg, struct patu_conn_
 	if (theirs->sock)
 		reader = bpf_rdonly_cast((void *)(unsigned long)theirs->sock,
 					 bpf_core_type_id_kernel(struct tcp_sock));
-	if (reader) {
+	limit = policy ? policy->queue_limit_bytes : 0;
+	if (reader && limit) {
 		queued = reader->inet_conn.icsk_inet.sk.sk_backlog.rmem_alloc.counter;
-		rcvbuf = reader->inet_conn.icsk_inet.sk.sk_rcvbuf;
-		/* Leave at half the buffer, so TCP still finds room for what it
-		 * sends before its window closes; come back below a quarter. */
-		if (queued > rcvbuf >> ((was & PATU_PLAIN_BACKPRESSURE) ? 2 : 1))
+		if (queued > ((was & PATU_PLAIN_BACKPRESSURE) ? limit / 4 : limit))
 			plain |= PATU_PLAIN_BACKPRESSURE;
 	}
 

@@ -40,18 +40,21 @@
  * Once one side of a connection has sent small_run_msgs small messages in a
  * row without the other side sending anything, that direction is a stream
  * of small writes, which the plain TCP path batches (Nagle, autocorking)
- * where a redirect wakes the reader once per message.  The agent writes
- * the thresholds from its configuration.
+ * where a redirect wakes the reader once per message.  TCP through
+ * tcp_bpf does not batch them, so the writer's socket then leaves
+ * sock_hash, for the plain TCP path.  The agent writes the thresholds from
+ * its configuration.
  *
  * Backpressure: a redirect charges the reader's receive memory but never
- * waits for room, so a direction takes the TCP path, whose window does
- * wait, while the reader holds more than half its receive buffer, and
- * comes back below a quarter.  Redirected sockets get a receive buffer of
- * PATU_REDIRECT_RCVBUF (SO_RCVBUF, so net.core.rmem_max caps it) unless
- * the application chose one.
+ * waits for room.  While the reader holds more than queue_limit_bytes, the
+ * writer takes the TCP path instead; the reader's memory is over its
+ * receive buffer by then, so TCP's window closes and the writer waits.  It
+ * redirects again once the reader is below a quarter of the limit and has
+ * read everything TCP carried.  The limit is far above TCP's own buffers
+ * on purpose: redirected bytes count against the same receive memory, and
+ * every switch costs TCP a closed window and a retransmission, so only a
+ * reader that really falls behind should see one.
  */
-#define PATU_REDIRECT_RCVBUF (8 << 20)
-
 /* The only key of the one-entry redirect_policy array. */
 #define PATU_POLICY_KEY 0
 
@@ -59,6 +62,7 @@
 #define PATU_PLAIN_SMALL_WRITES (1u << 0)
 #define PATU_PLAIN_NO_PEER      (1u << 1)	/* it sent while the peer socket was not in sock_hash */
 #define PATU_PLAIN_BACKPRESSURE (1u << 2)
+#define PATU_PLAIN_LEFT_MAP     (1u << 3)	/* a small-write stream's socket left sock_hash: TCP for good */
 
 /* The only key of the one-entry sockmap_stats array. */
 #define PATU_SOCKMAP_STATS_KEY 0
@@ -95,7 +99,7 @@ struct patu_pod_counters {
 	__u64 bytes_redirected;	/* offset 8: host byte order; their payload bytes */
 };
 
-/* Value of sockmap_stats, one per CPU (the agent sums CPUs).  Size 88. */
+/* Value of sockmap_stats, one per CPU (the agent sums CPUs).  Size 96. */
 struct patu_sockmap_counters {
 	__u64 msgs_redirected;	  /* offset 0:  host byte order */
 	__u64 bytes_redirected;	  /* offset 8:  host byte order */
@@ -105,15 +109,17 @@ struct patu_sockmap_counters {
 	__u64 sockets_add_failed; /* offset 40: host byte order */
 	__u64 to_plain_small;	  /* offset 48: host byte order; a direction became a small-write stream */
 	__u64 to_plain_no_peer;	  /* offset 56: host byte order; a direction sent before its peer socket was in sock_hash */
-	__u64 to_plain_full;	  /* offset 64: host byte order; a reader held more than half its receive buffer */
+	__u64 to_plain_full;	  /* offset 64: host byte order; a reader held more than queue_limit_bytes */
 	__u64 back_to_redirect;	  /* offset 72: host byte order; a direction on the TCP path redirects again */
 	__u64 conns_untracked;	  /* offset 80: host byte order; connections without a conn_state record (map full) */
+	__u64 sockets_left;	  /* offset 88: host byte order; small-write writers that left sock_hash */
 };
 
-/* Value of redirect_policy, written by the agent.  Size 8. */
+/* Value of redirect_policy, written by the agent.  Size 12. */
 struct patu_redirect_policy {
 	__u32 small_msg_bytes;	/* offset 0: host byte order; a message shorter than this is small */
 	__u32 small_run_msgs;	/* offset 4: host byte order; that many small messages in a row make a stream; 0: never */
+	__u32 queue_limit_bytes;	/* offset 8: host byte order; a reader holding more sends its writer through TCP; 0: never */
 };
 
 /*

@@ -357,7 +357,7 @@ echo
 errors=()
 [ "$nc_exit" = 0 ] || errors+=("client nc exited with $nc_exit")
 [ "$received" = "$PAYLOAD" ] || errors+=("A received $received bytes, B sent $PAYLOAD")
-# At least half redirected: whenever the reader falls behind by half its receive buffer, the writer goes
+# At least half redirected: whenever the reader falls behind by redirectQueueBytes, the writer goes
 # through TCP (backpressure) until it has caught up; each veth carries that part once.
 via_tcp=$(( PAYLOAD > redirected ? PAYLOAD - redirected : 0 ))
 [ "$redirected" -ge $((PAYLOAD / 2)) ] || errors+=("bytes_redirected grew by $redirected < half of $PAYLOAD")

@@ -50,8 +50,9 @@ final class AgentUnderTest implements AutoCloseable {
     static final int TO_PLAIN_FULL = 8;
     static final int BACK_TO_REDIRECT = 9;
     static final int CONNS_UNTRACKED = 10;
+    static final int SOCKETS_LEFT = 11;
     /** Fields of patu_sockmap_counters (bpf/include/patu_sockmap.h). */
-    static final int SOCKMAP_COUNTERS = 11;
+    static final int SOCKMAP_COUNTERS = 12;
 
     final String id = TestNames.unique("", 6);
     final Path work;

@@ -203,7 +203,7 @@ public class AgentInFelixTest {
             SequencedMap<String, Long> counters = datapath.counters();
             assertEquals(List.of("msgs_redirected", "bytes_redirected", "msgs_passed", "bytes_passed",
                     "sockets_added", "sockets_add_failed", "to_plain_small", "to_plain_no_peer", "to_plain_full",
-                    "back_to_redirect", "conns_untracked"),
+                    "back_to_redirect", "conns_untracked", "sockets_left"),
                     List.copyOf(counters.keySet()));
             counters.forEach((name, value) -> assertTrue(name + " = " + value, value >= 0));
         } finally {

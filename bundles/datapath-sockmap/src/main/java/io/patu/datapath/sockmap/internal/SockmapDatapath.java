@@ -61,11 +61,15 @@ public final class SockmapDatapath implements Datapath, PodListener {
         String cgroupPath() default "";
 
         @AttributeDefinition(description = "a message shorter than this many bytes is small (see smallWriteRun)")
-        int smallWriteBytes() default 4096;
+        int smallWriteBytes() default 256;
 
-        @AttributeDefinition(description = "after this many small messages in a row, with nothing coming back, a "
-                + "connection's direction leaves socket redirection for TCP, which batches small writes; 0 never")
-        int smallWriteRun() default 16;
+        @AttributeDefinition(description = "after this many small messages in a row, with nothing coming back, the "
+                + "writing socket leaves socket redirection for plain TCP, which batches small writes; 0 never")
+        int smallWriteRun() default 64;
+
+        @AttributeDefinition(description = "when a redirected connection's reader holds more than this many bytes "
+                + "unread, its writer goes through TCP, whose window makes it wait (backpressure); 0 never")
+        int redirectQueueBytes() default 16 << 20;
     }
 
     private final SockmapKernelState kernel;
@@ -84,13 +88,15 @@ public final class SockmapDatapath implements Datapath, PodListener {
         if (!Mounts.isFsType(cgroup, CgroupV2.MAGIC)) {
             throw new IllegalArgumentException("cgroupPath " + cgroup + " is not a cgroup v2 directory");
         }
-        if (config.smallWriteBytes() < 0 || config.smallWriteRun() < 0) {
-            throw new IllegalArgumentException("smallWriteBytes and smallWriteRun must not be negative, got "
-                    + config.smallWriteBytes() + " and " + config.smallWriteRun());
+        if (config.smallWriteBytes() < 0 || config.smallWriteRun() < 0 || config.redirectQueueBytes() < 0) {
+            throw new IllegalArgumentException("smallWriteBytes, smallWriteRun and redirectQueueBytes must not be "
+                    + "negative, got " + config.smallWriteBytes() + ", " + config.smallWriteRun() + " and "
+                    + config.redirectQueueBytes());
         }
         this.kernel = SockmapKernelState.attach(Path.of(config.bpffsDir(), FEATURE), cgroup);
         try {
-            kernel.policy.update(new byte[4], SockmapLayouts.redirectPolicy(config.smallWriteBytes(), config.smallWriteRun()),
+            kernel.policy.update(new byte[4], SockmapLayouts.redirectPolicy(config.smallWriteBytes(), config.smallWriteRun(),
+                    config.redirectQueueBytes()),
                     BpfMap.ANY);
         } catch (RuntimeException e) {
             kernel.removeAll();
@@ -98,7 +104,9 @@ public final class SockmapDatapath implements Datapath, PodListener {
         }
         LOG.info(() -> "sockmap datapath attached to cgroup " + cgroup + ", pinned under " + config.bpffsDir()
                 + "; small-write streams: " + (config.smallWriteRun() == 0 ? "always redirected"
-                : config.smallWriteRun() + " writes under " + config.smallWriteBytes() + " bytes go to TCP"));
+                : config.smallWriteRun() + " writes under " + config.smallWriteBytes() + " bytes go to TCP")
+                + "; backpressure: " + (config.redirectQueueBytes() == 0 ? "off"
+                : "TCP while a reader holds more than " + config.redirectQueueBytes() + " bytes"));
     }
 
     @Deactivate

@@ -46,11 +46,13 @@ final class SockmapLayouts {
             JAVA_LONG.withName("to_plain_no_peer"),
             JAVA_LONG.withName("to_plain_full"),
             JAVA_LONG.withName("back_to_redirect"),
-            JAVA_LONG.withName("conns_untracked")).withName("patu_sockmap_counters");
+            JAVA_LONG.withName("conns_untracked"),
+            JAVA_LONG.withName("sockets_left")).withName("patu_sockmap_counters");
 
     static final StructLayout REDIRECT_POLICY = MemoryLayout.structLayout(
             JAVA_INT.withName("small_msg_bytes"),
-            JAVA_INT.withName("small_run_msgs")).withName("patu_redirect_policy");
+            JAVA_INT.withName("small_run_msgs"),
+            JAVA_INT.withName("queue_limit_bytes")).withName("patu_redirect_policy");
 
     /** Every struct shared with the kernel side, for the layout test. */
     static final List<StructLayout> ALL = List.of(POD_KEY, POD_VALUE, SOCK_KEY, POD_COUNTERS, SOCKMAP_COUNTERS,
@@ -93,10 +95,11 @@ final class SockmapLayouts {
         return value.toArray(JAVA_BYTE);
     }
 
-    static byte[] redirectPolicy(int smallMsgBytes, int smallRunMsgs) {
+    static byte[] redirectPolicy(int smallMsgBytes, int smallRunMsgs, int queueLimitBytes) {
         MemorySegment value = MemorySegment.ofArray(new byte[(int) REDIRECT_POLICY.byteSize()]);
         value.set(JAVA_INT_UNALIGNED, REDIRECT_POLICY.byteOffset(MemoryLayout.PathElement.groupElement("small_msg_bytes")), smallMsgBytes);
         value.set(JAVA_INT_UNALIGNED, REDIRECT_POLICY.byteOffset(MemoryLayout.PathElement.groupElement("small_run_msgs")), smallRunMsgs);
+        value.set(JAVA_INT_UNALIGNED, REDIRECT_POLICY.byteOffset(MemoryLayout.PathElement.groupElement("queue_limit_bytes")), queueLimitBytes);
         return value.toArray(JAVA_BYTE);
     }
 
