@@ -50,6 +50,12 @@
 #ifndef AF_INET6
 #define AF_INET6 10
 #endif
+#ifndef SOL_SOCKET
+#define SOL_SOCKET 1
+#endif
+#ifndef SO_RCVBUF
+#define SO_RCVBUF 8
+#endif
 #ifndef EEXIST
 #define EEXIST 17
 #endif
@@ -278,6 +284,32 @@ static __always_inline void forget_connection(struct bpf_sock_ops *skops)
 }
 
 /*
+ * A reader with a roomy receive buffer can take TCP over from a redirect
+ * cheaply (see PATU_ROOMY_RCVBUF), so a redirected socket gets one, unless
+ * its application chose a size itself.  Only ever raised.
+ */
+static __always_inline void grow_receive_buffer(struct bpf_sock_ops *skops)
+{
+	struct patu_redirect_policy *policy;
+	struct bpf_sock *sk = skops->sk;
+	__u32 key = PATU_POLICY_KEY;
+	int current = 0, wanted;
+	struct tcp_sock *tp;
+
+	policy = bpf_map_lookup_elem(&redirect_policy, &key);
+	if (!policy || !policy->rcvbuf_bytes || !sk)
+		return;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp || (tp->inet_conn.icsk_inet.sk.sk_userlocks & PATU_SOCK_RCVBUF_LOCK))
+		return;
+	if (bpf_getsockopt(skops, SOL_SOCKET, SO_RCVBUF, &current, sizeof(current)) ||
+	    current >= (int)policy->rcvbuf_bytes)
+		return;
+	wanted = policy->rcvbuf_bytes / 2; /* the kernel doubles it */
+	bpf_setsockopt(skops, SOL_SOCKET, SO_RCVBUF, &wanted, sizeof(wanted));
+}
+
+/*
  * The connection's record: whichever side comes first creates it, and
  * each side writes its socket's address into its half, so the other side
  * can read the reader's queue and sequence numbers.  A socket in sock_hash
@@ -310,6 +342,7 @@ static __always_inline void track_connection(struct bpf_sock_ops *skops,
 		return;
 	}
 	conn->dir[side].sock = (__u64)(unsigned long)sk;
+	grow_receive_buffer(skops);
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG |
 				  BPF_SOCK_OPS_RTT_CB_FLAG);
 }
@@ -393,7 +426,7 @@ static __always_inline int may_redirect(struct sk_msg_md *msg, struct patu_conn_
 	struct patu_redirect_policy *policy;
 	__u32 plain = 0, was = mine->plain;
 	__u32 key = PATU_POLICY_KEY;
-	__u32 queued, limit;
+	__u32 queued, limit, rcvbuf;
 
 	/* We are sending, so the other side's one-way run has ended. */
 	if (theirs->small_run)
@@ -413,9 +446,10 @@ static __always_inline int may_redirect(struct sk_msg_md *msg, struct patu_conn_
 	if (theirs->sock)
 		reader = bpf_rdonly_cast((void *)(unsigned long)theirs->sock,
 					 bpf_core_type_id_kernel(struct tcp_sock));
-	limit = policy ? policy->queue_limit_bytes : 0;
-	if (reader && limit) {
+	if (reader && policy && policy->queue_limit_bytes) {
 		queued = reader->inet_conn.icsk_inet.sk.sk_backlog.rmem_alloc.counter;
+		rcvbuf = reader->inet_conn.icsk_inet.sk.sk_rcvbuf;
+		limit = rcvbuf >= PATU_ROOMY_RCVBUF ? rcvbuf / 2 : policy->queue_limit_bytes;
 		if (queued > ((was & PATU_PLAIN_BACKPRESSURE) ? limit / 4 : limit))
 			plain |= PATU_PLAIN_BACKPRESSURE;
 	}

@@ -14,12 +14,18 @@
 
 #include <linux/types.h>
 
+/* include/net/sock.h: SOCK_RCVBUF_LOCK in sk_userlocks, set when an
+ * application chose its receive buffer with SO_RCVBUF. */
+#define PATU_SOCK_RCVBUF_LOCK 2
+
 struct sock {
 	struct {
 		struct {
 			int counter;
 		} rmem_alloc;		/* sk_rmem_alloc: bytes charged to the receive side */
 	} sk_backlog;
+	__u8 sk_userlocks;
+	int sk_rcvbuf;
 } __attribute__((preserve_access_index));
 
 struct inet_sock {

@@ -46,15 +46,20 @@
  * its configuration.
  *
  * Backpressure: a redirect charges the reader's receive memory but never
- * waits for room.  While the reader holds more than queue_limit_bytes, the
- * writer takes the TCP path instead; the reader's memory is over its
- * receive buffer by then, so TCP's window closes and the writer waits.  It
- * redirects again once the reader is below a quarter of the limit and has
- * read everything TCP carried.  The limit is far above TCP's own buffers
- * on purpose: redirected bytes count against the same receive memory, and
- * every switch costs TCP a closed window and a retransmission, so only a
- * reader that really falls behind should see one.
+ * waits for room, so past a limit the writer takes the TCP path, whose
+ * window makes it wait.  Redirected bytes count against the same receive
+ * memory as TCP's, so the limit depends on the reader's receive buffer:
+ *  - at least PATU_ROOMY_RCVBUF: half of it, which leaves TCP room for what
+ *    it sends before its window closes; switching is cheap.  Redirected
+ *    sockets get rcvbuf_bytes (SO_RCVBUF, so net.core.rmem_max caps it)
+ *    unless the application chose a size.
+ *  - smaller: queue_limit_bytes, far above the buffer, because TCP's first
+ *    segments after the switch are dropped and its window collapses; only
+ *    a reader that really falls behind should pay that.
+ * The writer redirects again once the reader is below a quarter of the
+ * limit and has read everything TCP carried.
  */
+#define PATU_ROOMY_RCVBUF (2 << 20)
 /* The only key of the one-entry redirect_policy array. */
 #define PATU_POLICY_KEY 0
 
@@ -109,17 +114,18 @@ struct patu_sockmap_counters {
 	__u64 sockets_add_failed; /* offset 40: host byte order */
 	__u64 to_plain_small;	  /* offset 48: host byte order; a direction became a small-write stream */
 	__u64 to_plain_no_peer;	  /* offset 56: host byte order; a direction sent before its peer socket was in sock_hash */
-	__u64 to_plain_full;	  /* offset 64: host byte order; a reader held more than queue_limit_bytes */
+	__u64 to_plain_full;	  /* offset 64: host byte order; a reader held more than its limit (backpressure) */
 	__u64 back_to_redirect;	  /* offset 72: host byte order; a direction on the TCP path redirects again */
 	__u64 conns_untracked;	  /* offset 80: host byte order; connections without a conn_state record (map full) */
 	__u64 sockets_left;	  /* offset 88: host byte order; small-write writers that left sock_hash */
 };
 
-/* Value of redirect_policy, written by the agent.  Size 12. */
+/* Value of redirect_policy, written by the agent.  Size 16. */
 struct patu_redirect_policy {
 	__u32 small_msg_bytes;	/* offset 0: host byte order; a message shorter than this is small */
 	__u32 small_run_msgs;	/* offset 4: host byte order; that many small messages in a row make a stream; 0: never */
-	__u32 queue_limit_bytes;	/* offset 8: host byte order; a reader holding more sends its writer through TCP; 0: never */
+	__u32 queue_limit_bytes;	/* offset 8: host byte order; limit for readers with a small buffer; 0: no backpressure */
+	__u32 rcvbuf_bytes;	/* offset 12: host byte order; receive buffer for redirected sockets; 0: leave it */
 };
 
 /*

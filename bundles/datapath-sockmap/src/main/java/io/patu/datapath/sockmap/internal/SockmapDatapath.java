@@ -67,9 +67,14 @@ public final class SockmapDatapath implements Datapath, PodListener {
                 + "writing socket leaves socket redirection for plain TCP, which batches small writes; 0 never")
         int smallWriteRun() default 64;
 
-        @AttributeDefinition(description = "when a redirected connection's reader holds more than this many bytes "
-                + "unread, its writer goes through TCP, whose window makes it wait (backpressure); 0 never")
-        int redirectQueueBytes() default 16 << 20;
+        @AttributeDefinition(description = "when a redirected connection's reader, with a receive buffer under 2 MiB, "
+                + "holds more than this many bytes unread, its writer goes through TCP, whose window makes it wait "
+                + "(backpressure; readers with a larger buffer switch at half of it); 0 never")
+        int redirectQueueBytes() default 64 << 20;
+
+        @AttributeDefinition(description = "receive buffer (SO_RCVBUF) for redirected sockets whose application did not "
+                + "choose one, capped at twice net.core.rmem_max; under 2 MiB it is left alone; 0 never")
+        int redirectReceiveBuffer() default 8 << 20;
     }
 
     private final SockmapKernelState kernel;
@@ -88,25 +93,17 @@ public final class SockmapDatapath implements Datapath, PodListener {
         if (!Mounts.isFsType(cgroup, CgroupV2.MAGIC)) {
             throw new IllegalArgumentException("cgroupPath " + cgroup + " is not a cgroup v2 directory");
         }
-        if (config.smallWriteBytes() < 0 || config.smallWriteRun() < 0 || config.redirectQueueBytes() < 0) {
-            throw new IllegalArgumentException("smallWriteBytes, smallWriteRun and redirectQueueBytes must not be "
-                    + "negative, got " + config.smallWriteBytes() + ", " + config.smallWriteRun() + " and "
-                    + config.redirectQueueBytes());
-        }
+        RedirectPolicy policy = RedirectPolicy.of(config.smallWriteBytes(), config.smallWriteRun(),
+                config.redirectQueueBytes(), config.redirectReceiveBuffer(), RedirectPolicy.hostRmemMax());
         this.kernel = SockmapKernelState.attach(Path.of(config.bpffsDir(), FEATURE), cgroup);
         try {
-            kernel.policy.update(new byte[4], SockmapLayouts.redirectPolicy(config.smallWriteBytes(), config.smallWriteRun(),
-                    config.redirectQueueBytes()),
-                    BpfMap.ANY);
+            kernel.policy.update(new byte[4], policy.value(), BpfMap.ANY);
         } catch (RuntimeException e) {
             kernel.removeAll();
             throw e;
         }
         LOG.info(() -> "sockmap datapath attached to cgroup " + cgroup + ", pinned under " + config.bpffsDir()
-                + "; small-write streams: " + (config.smallWriteRun() == 0 ? "always redirected"
-                : config.smallWriteRun() + " writes under " + config.smallWriteBytes() + " bytes go to TCP")
-                + "; backpressure: " + (config.redirectQueueBytes() == 0 ? "off"
-                : "TCP while a reader holds more than " + config.redirectQueueBytes() + " bytes"));
+                + "; " + policy.describe());
     }
 
     @Deactivate

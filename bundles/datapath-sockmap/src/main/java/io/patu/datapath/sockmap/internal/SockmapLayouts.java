@@ -52,7 +52,8 @@ final class SockmapLayouts {
     static final StructLayout REDIRECT_POLICY = MemoryLayout.structLayout(
             JAVA_INT.withName("small_msg_bytes"),
             JAVA_INT.withName("small_run_msgs"),
-            JAVA_INT.withName("queue_limit_bytes")).withName("patu_redirect_policy");
+            JAVA_INT.withName("queue_limit_bytes"),
+            JAVA_INT.withName("rcvbuf_bytes")).withName("patu_redirect_policy");
 
     /** Every struct shared with the kernel side, for the layout test. */
     static final List<StructLayout> ALL = List.of(POD_KEY, POD_VALUE, SOCK_KEY, POD_COUNTERS, SOCKMAP_COUNTERS,
@@ -95,11 +96,12 @@ final class SockmapLayouts {
         return value.toArray(JAVA_BYTE);
     }
 
-    static byte[] redirectPolicy(int smallMsgBytes, int smallRunMsgs, int queueLimitBytes) {
+    static byte[] redirectPolicy(int smallMsgBytes, int smallRunMsgs, int queueLimitBytes, int rcvbufBytes) {
         MemorySegment value = MemorySegment.ofArray(new byte[(int) REDIRECT_POLICY.byteSize()]);
         value.set(JAVA_INT_UNALIGNED, REDIRECT_POLICY.byteOffset(MemoryLayout.PathElement.groupElement("small_msg_bytes")), smallMsgBytes);
         value.set(JAVA_INT_UNALIGNED, REDIRECT_POLICY.byteOffset(MemoryLayout.PathElement.groupElement("small_run_msgs")), smallRunMsgs);
         value.set(JAVA_INT_UNALIGNED, REDIRECT_POLICY.byteOffset(MemoryLayout.PathElement.groupElement("queue_limit_bytes")), queueLimitBytes);
+        value.set(JAVA_INT_UNALIGNED, REDIRECT_POLICY.byteOffset(MemoryLayout.PathElement.groupElement("rcvbuf_bytes")), rcvbufBytes);
         return value.toArray(JAVA_BYTE);
     }
 
