@@ -1,6 +1,7 @@
 package io.patu.config.internal;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Hashtable;
 import java.util.Iterator;
@@ -8,7 +9,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.patu.api.json.JsonTrees;
 
 /**
  * The agent's configuration file, in the resource format of the OSGi Configurator (spec chapter 150):
@@ -16,15 +18,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * ':configurator:' are directives. Only scalar and array-of-scalar values are meaningful for Patu.
  */
 final class ConfigurationFile {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private ConfigurationFile() {
     }
 
     static Map<String, Hashtable<String, Object>> read(Path file) throws IOException {
         JsonNode root;
         try {
-            root = JSON.readTree(file.toFile());
+            root = JsonTrees.read(Files.readAllBytes(file));
         } catch (IOException e) {
             throw new IOException("configuration " + file + " is not valid JSON: " + e.getMessage(), e);
         }

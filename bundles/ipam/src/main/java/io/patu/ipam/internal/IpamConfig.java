@@ -1,16 +1,18 @@
 package io.patu.ipam.internal;
 
+import java.io.IOException;
 import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.patu.api.CniError;
 import io.patu.api.PatuException;
 import io.patu.api.PodRoute;
+import io.patu.api.json.JsonTrees;
 
 /**
  * The address plan of an attachment, in host-local's terms: range sets (one pod address each) and the
@@ -25,7 +27,6 @@ import io.patu.api.PodRoute;
  * An object with neither {@code ranges} nor {@code subnet} takes the agent's range sets.
  */
 record IpamConfig(List<RangeSet> rangeSets, List<PodRoute> routes) {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> TYPES = List.of("host-local", "patu");
 
     IpamConfig {
@@ -64,9 +65,11 @@ record IpamConfig(List<RangeSet> rangeSets, List<PodRoute> routes) {
     static IpamConfig parse(String ipamJson, IpamConfig fallback) {
         JsonNode ipam;
         try {
-            ipam = JSON.readTree(ipamJson);
+            ipam = JsonTrees.read(ipamJson.getBytes(StandardCharsets.UTF_8));
         } catch (JsonProcessingException e) {
             throw invalid("the ipam object is not valid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw invalid("the ipam object is not valid JSON: " + e.getMessage());
         }
         try {
             return parse(ipam, fallback);

@@ -11,13 +11,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.patu.api.PodAddress;
 import io.patu.api.PodId;
 import io.patu.api.PodRoute;
+import io.patu.api.json.JsonTrees;
 import io.patu.kernel.fs.DurableFiles;
 
 /**
@@ -49,10 +53,6 @@ import io.patu.kernel.fs.DurableFiles;
  */
 final class LeaseStore {
     static final int FORMAT_VERSION = 2;
-
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .setSerializationInclusion(JsonInclude.Include.NON_NULL)
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     private final Path file;
 
@@ -104,7 +104,7 @@ final class LeaseStore {
         }
         FileFormat format;
         try {
-            format = JSON.readValue(file.toFile(), FileFormat.class);
+            format = fileFormat(JsonTrees.read(Files.readAllBytes(file)));
         } catch (IOException e) {
             throw new IOException("lease file " + file + " is not readable JSON: " + e.getMessage(), e);
         }
@@ -217,9 +217,108 @@ final class LeaseStore {
                     return new AddressEntry(a.isIpv4() ? "ipv4" : "ipv6", a.address().getHostAddress(), a.prefixLength(),
                             a.gateway().getHostAddress(), sets.indexOf(leased.rangeSet()), routes.isEmpty() ? null : routes);
                 }).toList())));
-        byte[] bytes = JSON.writerWithDefaultPrettyPrinter()
-                .writeValueAsBytes(new FileFormat(FORMAT_VERSION, setEntries, entries, null, null));
+        byte[] bytes = JsonTrees.write(tree(new FileFormat(FORMAT_VERSION, setEntries, entries, null, null)), true);
         DurableFiles.writeAtomically(file, bytes);
+    }
+
+    /*
+     * The records above and the JSON tree, member by member, in the order of the record components. Reading
+     * ignores members it does not know and takes absent ones as null (0 for numbers); writing leaves out
+     * null members.
+     */
+
+    private static FileFormat fileFormat(JsonNode root) throws IOException {
+        if (root == null || !root.isObject()) {
+            throw new IOException("not a JSON object");
+        }
+        try {
+            return new FileFormat(root.path("version").asInt(),
+                    list(root, "rangeSets", set -> new RangeSetEntry(
+                            list(set, "ranges", r -> new RangeEntry(text(r, "subnet"), text(r, "rangeStart"),
+                                    text(r, "rangeEnd"), text(r, "gateway"))),
+                            text(set, "lastReserved"))),
+                    list(root, "leases", lease -> new LeaseEntry(text(lease, "containerId"), text(lease, "ifName"),
+                            text(lease, "address"),
+                            list(lease, "addresses", a -> new AddressEntry(text(a, "family"), text(a, "address"),
+                                    a.path("prefixLength").asInt(), text(a, "gateway"),
+                                    a.hasNonNull("rangeSet") ? a.get("rangeSet").asInt() : null,
+                                    list(a, "routes", r -> new RouteEntry(text(r, "dst"), text(r, "gw"))))))),
+                    text(root, "subnet"), text(root, "last"));
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    private static ObjectNode tree(FileFormat format) {
+        ObjectNode root = JsonTrees.object();
+        root.put("version", format.version());
+        putList(root, "rangeSets", format.rangeSets(), (set, node) -> {
+            putList(node, "ranges", set.ranges(), (r, range) -> {
+                putText(range, "subnet", r.subnet());
+                putText(range, "rangeStart", r.rangeStart());
+                putText(range, "rangeEnd", r.rangeEnd());
+                putText(range, "gateway", r.gateway());
+            });
+            putText(node, "lastReserved", set.lastReserved());
+        });
+        putList(root, "leases", format.leases(), (lease, node) -> {
+            putText(node, "containerId", lease.containerId());
+            putText(node, "ifName", lease.ifName());
+            putText(node, "address", lease.address());
+            putList(node, "addresses", lease.addresses(), (a, address) -> {
+                putText(address, "family", a.family());
+                putText(address, "address", a.address());
+                address.put("prefixLength", a.prefixLength());
+                putText(address, "gateway", a.gateway());
+                if (a.rangeSet() != null) {
+                    address.put("rangeSet", a.rangeSet().intValue());
+                }
+                putList(address, "routes", a.routes(), (r, route) -> {
+                    putText(route, "dst", r.dst());
+                    putText(route, "gw", r.gw());
+                });
+            });
+        });
+        putText(root, "subnet", format.subnet());
+        putText(root, "last", format.last());
+        return root;
+    }
+
+    private static String text(JsonNode object, String name) {
+        JsonNode value = object.get(name);
+        return value == null || value.isNull() ? null : value.asText();
+    }
+
+    private static <T> List<T> list(JsonNode object, String name, Function<JsonNode, T> element) {
+        JsonNode value = object.get(name);
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (!value.isArray()) {
+            throw new IllegalArgumentException("\"" + name + "\" is not a list");
+        }
+        List<T> elements = new ArrayList<>();
+        for (JsonNode item : value) {
+            if (!item.isObject()) {
+                throw new IllegalArgumentException("an element of \"" + name + "\" is not an object");
+            }
+            elements.add(element.apply(item));
+        }
+        return elements;
+    }
+
+    private static void putText(ObjectNode object, String name, String value) {
+        if (value != null) {
+            object.put(name, value);
+        }
+    }
+
+    private static <T> void putList(ObjectNode object, String name, List<T> values,
+            BiConsumer<T, ObjectNode> element) {
+        if (values != null) {
+            ArrayNode array = object.putArray(name);
+            values.forEach(value -> element.accept(value, array.addObject()));
+        }
     }
 
     private static <T> List<T> orEmpty(List<T> list) {

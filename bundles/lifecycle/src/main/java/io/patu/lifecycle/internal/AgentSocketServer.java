@@ -23,6 +23,7 @@ import io.patu.api.PatuException;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
@@ -79,8 +80,14 @@ final class AgentSocketServer implements AutoCloseable {
         ClassLoader previous = thread.getContextClassLoader();
         thread.setContextClassLoader(AgentSocketServer.class.getClassLoader());
         try {
+            // One Unix socket, no files served, no host names resolved: one event loop, the smallest pools,
+            // and neither the file cache nor class-path resolving of Vert.x's file system (about 30 classes
+            // and a cache directory the agent never uses). bin/patu also sets vertx.disableDnsResolver, which
+            // keeps Netty's DNS resolver (about 90 classes) out.
             vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1)
-                    .setInternalBlockingPoolSize(1).setPreferNativeTransport(false));
+                    .setInternalBlockingPoolSize(1).setPreferNativeTransport(false)
+                    .setFileSystemOptions(new FileSystemOptions().setFileCachingEnabled(false)
+                            .setClassPathResolvingEnabled(false)));
             server = vertx.createNetServer(new NetServerOptions().setIdleTimeout(IDLE_TIMEOUT_SECONDS)
                     .setIdleTimeoutUnit(TimeUnit.SECONDS));
             server.connectHandler(this::serve);

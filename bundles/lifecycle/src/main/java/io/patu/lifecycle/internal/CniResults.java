@@ -4,13 +4,13 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.Set;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.patu.api.Pod;
 import io.patu.api.PodAddress;
 import io.patu.api.PodRoute;
+import io.patu.api.json.JsonTrees;
 
 /** The JSON documents the CNI spec defines as plugin output. */
 final class CniResults {
@@ -26,7 +26,7 @@ final class CniResults {
     static byte[] addResult(String cniVersion, Pod pod, String hostVethMac) {
         boolean ipVersions = NetworkConfig.SUPPORTED_VERSIONS.indexOf(cniVersion)
                 < NetworkConfig.SUPPORTED_VERSIONS.indexOf("1.0.0");
-        ObjectNode result = NetworkConfig.JSON.createObjectNode();
+        ObjectNode result = JsonTrees.object();
         result.put("cniVersion", cniVersion);
         ArrayNode interfaces = result.putArray("interfaces");
         interfaces.addObject().put("name", pod.hostVeth()).put("mac", hostVethMac);
@@ -58,7 +58,7 @@ final class CniResults {
     }
 
     static byte[] versionResult(String cniVersion) {
-        ObjectNode result = NetworkConfig.JSON.createObjectNode();
+        ObjectNode result = JsonTrees.object();
         result.put("cniVersion", cniVersion);
         ArrayNode supported = result.putArray("supportedVersions");
         NetworkConfig.SUPPORTED_VERSIONS.forEach(supported::add);
@@ -66,7 +66,7 @@ final class CniResults {
     }
 
     static byte[] error(String cniVersion, int code, String message, String details) {
-        ObjectNode error = NetworkConfig.JSON.createObjectNode();
+        ObjectNode error = JsonTrees.object();
         error.put("cniVersion", cniVersion);
         error.put("code", code);
         error.put("msg", message);
@@ -77,10 +77,6 @@ final class CniResults {
     }
 
     private static byte[] bytes(ObjectNode node) {
-        try {
-            return NetworkConfig.JSON.writeValueAsString(node).concat("\n").getBytes(StandardCharsets.UTF_8);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("a tree built in memory always serialises", e);
-        }
+        return JsonTrees.toText(node).concat("\n").getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -4,14 +4,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
-import java.util.List;
-import java.util.Objects;
 import java.util.SortedSet;
 import java.util.TreeSet;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.patu.api.json.JsonTrees;
 import io.patu.kernel.fs.DurableFiles;
 
 /**
@@ -22,13 +22,7 @@ import io.patu.kernel.fs.DurableFiles;
  */
 final class FeaturesFile {
     static final String NAME = "features.json";
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
-
     private final Path file;
-
-    record FileFormat(List<String> disabled) {
-    }
 
     FeaturesFile(Path stateDir) {
         this.file = stateDir.resolve(NAME);
@@ -42,22 +36,43 @@ final class FeaturesFile {
         if (!Files.exists(file)) {
             return new TreeSet<>();
         }
-        FileFormat format;
+        JsonNode list;
         try {
-            format = JSON.readValue(file.toFile(), FileFormat.class);
+            JsonNode root = JsonTrees.read(Files.readAllBytes(file));
+            if (root == null || !root.isObject()) {
+                throw new IOException("not a JSON object");
+            }
+            list = root.path("disabled");
+            if (!list.isMissingNode() && !list.isNull() && !(list.isArray() && allScalars(list))) {
+                throw new IOException("\"disabled\" is not a list of strings");
+            }
         } catch (IOException e) {
             throw new IOException("features file " + file + " is not readable JSON (" + e.getMessage()
                     + "); fix it to the form {\"disabled\": [\"sockmap\"]} or delete it to enable every feature", e);
         }
         SortedSet<String> disabled = new TreeSet<>();
-        if (format.disabled() != null) {
-            format.disabled().stream().filter(Objects::nonNull).forEach(disabled::add);
+        for (JsonNode name : list) {
+            if (!name.isNull()) {
+                disabled.add(name.asText());
+            }
         }
         return disabled;
     }
 
     void writeDisabled(Collection<String> disabled) throws IOException {
-        DurableFiles.writeAtomically(file, JSON.writerWithDefaultPrettyPrinter()
-                .writeValueAsBytes(new FileFormat(List.copyOf(new TreeSet<>(disabled)))));
+        ObjectNode root = JsonTrees.object();
+        ArrayNode names = root.putArray("disabled");
+        new TreeSet<>(disabled).forEach(names::add);
+        DurableFiles.writeAtomically(file, JsonTrees.write(root, true));
+    }
+
+    /** Names are strings; like the databind mapping this replaced, other scalars are taken as text. */
+    private static boolean allScalars(JsonNode list) {
+        for (JsonNode element : list) {
+            if (!element.isValueNode()) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -9,10 +9,10 @@ import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.patu.api.CniError;
 import io.patu.api.PatuException;
+import io.patu.api.json.JsonTrees;
 
 /**
  * The network configuration a runtime passes on stdin, reduced to what this agent reads. Addressing
@@ -29,12 +29,15 @@ record NetworkConfig(String cniVersion, String name, String type, JsonNode raw) 
     static final String DEFAULT_VERSION = "1.0.0";
 
     private static final Pattern NETWORK_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.\\-]*");
-    static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
-            // Hostile input must not make parsing expensive.
+    /** Hostile input must not make parsing expensive. */
+    private static final JsonFactory JSON = JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(65536).build())
-            .build())
-            // A configuration is one JSON document: "{...} garbage" is not one.
-            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+            .build();
+
+    /** The one JSON document in {@code stdin} ("{...} garbage" is not one), or null when there is none. */
+    static JsonNode readJson(byte[] stdin) throws IOException {
+        return JsonTrees.read(JSON, stdin, true);
+    }
 
     /** The version to answer errors in: the request's if this plugin speaks it, else the default. */
     String answerVersion() {
@@ -47,7 +50,7 @@ record NetworkConfig(String cniVersion, String name, String type, JsonNode raw) 
      */
     static String errorVersion(byte[] stdin) {
         try {
-            JsonNode root = JSON.readTree(stdin);
+            JsonNode root = readJson(stdin);
             if (root == null || !root.isObject()) {
                 return DEFAULT_VERSION;
             }
@@ -62,7 +65,7 @@ record NetworkConfig(String cniVersion, String name, String type, JsonNode raw) 
     static NetworkConfig parse(byte[] stdin, boolean versionOnly) {
         JsonNode root;
         try {
-            root = JSON.readTree(stdin);
+            root = readJson(stdin);
         } catch (JsonProcessingException e) {
             throw new PatuException(CniError.DECODE_FAILURE, "the network configuration on stdin is not valid JSON",
                     CniRequest.printable(String.valueOf(e.getOriginalMessage())), null);
@@ -176,7 +179,7 @@ record NetworkConfig(String cniVersion, String name, String type, JsonNode raw) 
         if (node.size() == 0 || node.size() == 1 && node.has("type")) {
             return null;
         }
-        return node.toString();
+        return JsonTrees.toText(node);
     }
 
     /**

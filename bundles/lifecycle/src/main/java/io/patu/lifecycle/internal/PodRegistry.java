@@ -11,12 +11,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.patu.api.Pod;
 import io.patu.api.PodAddress;
 import io.patu.api.PodId;
+import io.patu.api.json.JsonTrees;
 import io.patu.kernel.fs.DurableFiles;
 
 /**
@@ -25,36 +27,33 @@ import io.patu.kernel.fs.DurableFiles;
  */
 final class PodRegistry {
     private static final int FORMAT_VERSION = 1;
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     private final Path file;
     private final Map<PodId, Pod> pods = new LinkedHashMap<>();
 
-    record AddressEntry(String address, int prefixLength, String gateway) {
-    }
-
-    record PodEntry(String containerId, String ifName, String netns, String hostVeth, int hostIfIndex, String mac,
-                    List<AddressEntry> addresses) {
-    }
-
-    record FileFormat(int version, List<PodEntry> pods) {
-    }
+    /*
+     * The file: {"version": 1, "pods": [{"containerId", "ifName", "netns", "hostVeth", "hostIfIndex", "mac",
+     * "addresses": [{"address", "prefixLength", "gateway"}]}]}. Members it does not know are ignored.
+     */
 
     PodRegistry(Path stateDir) throws IOException {
         this.file = stateDir.resolve("pods.json");
         if (Files.exists(file)) {
-            FileFormat format;
+            JsonNode root;
             try {
-                format = JSON.readValue(file.toFile(), FileFormat.class);
+                root = JsonTrees.read(Files.readAllBytes(file));
             } catch (IOException e) {
                 throw new IOException("pod registry " + file + " is not readable JSON: " + e.getMessage(), e);
             }
-            if (format.version() != FORMAT_VERSION) {
-                throw new IOException("pod registry " + file + " has format version " + format.version()
+            if (root == null || !root.isObject()) {
+                throw new IOException("pod registry " + file + " is not readable JSON: not an object");
+            }
+            int version = root.path("version").asInt();
+            if (version != FORMAT_VERSION) {
+                throw new IOException("pod registry " + file + " has format version " + version
                         + ", this agent reads version " + FORMAT_VERSION);
             }
-            for (PodEntry entry : format.pods()) {
+            for (JsonNode entry : root.path("pods")) {
                 Pod pod = fromEntry(entry);
                 pods.put(pod.id(), pod);
             }
@@ -97,26 +96,36 @@ final class PodRegistry {
     }
 
     private void save() throws IOException {
-        List<PodEntry> entries = new ArrayList<>();
+        ObjectNode root = JsonTrees.object();
+        root.put("version", FORMAT_VERSION);
+        ArrayNode entries = root.putArray("pods");
         for (Pod pod : pods.values()) {
-            List<AddressEntry> addresses = pod.addresses().stream()
-                    .map(a -> new AddressEntry(a.address().getHostAddress(), a.prefixLength(), a.gateway().getHostAddress()))
-                    .toList();
-            entries.add(new PodEntry(pod.id().containerId(), pod.id().ifName(), pod.netns(), pod.hostVeth(),
-                    pod.hostIfIndex(), pod.mac(), addresses));
+            ObjectNode entry = entries.addObject();
+            entry.put("containerId", pod.id().containerId()).put("ifName", pod.id().ifName()).put("netns", pod.netns())
+                    .put("hostVeth", pod.hostVeth()).put("hostIfIndex", pod.hostIfIndex()).put("mac", pod.mac());
+            ArrayNode addresses = entry.putArray("addresses");
+            for (PodAddress a : pod.addresses()) {
+                addresses.addObject().put("address", a.address().getHostAddress()).put("prefixLength", a.prefixLength())
+                        .put("gateway", a.gateway().getHostAddress());
+            }
         }
-        DurableFiles.writeAtomically(file, JSON.writerWithDefaultPrettyPrinter()
-                .writeValueAsBytes(new FileFormat(FORMAT_VERSION, entries)));
+        DurableFiles.writeAtomically(file, JsonTrees.write(root, true));
     }
 
-    private static Pod fromEntry(PodEntry entry) throws UnknownHostException {
+    private static Pod fromEntry(JsonNode entry) throws UnknownHostException {
         List<PodAddress> addresses = new ArrayList<>();
-        for (AddressEntry a : entry.addresses()) {
+        for (JsonNode a : entry.path("addresses")) {
             // The file is ours and holds literals only, so no name is ever resolved here.
-            addresses.add(new PodAddress(InetAddress.ofLiteral(a.address()), a.prefixLength(),
-                    InetAddress.ofLiteral(a.gateway())));
+            addresses.add(new PodAddress(InetAddress.ofLiteral(text(a, "address")), a.path("prefixLength").asInt(),
+                    InetAddress.ofLiteral(text(a, "gateway"))));
         }
-        return new Pod(new PodId(entry.containerId(), entry.ifName()), entry.netns(), entry.hostVeth(),
-                entry.hostIfIndex(), entry.mac(), addresses);
+        return new Pod(new PodId(text(entry, "containerId"), text(entry, "ifName")), text(entry, "netns"),
+                text(entry, "hostVeth"), entry.path("hostIfIndex").asInt(), text(entry, "mac"), addresses);
+    }
+
+    /** A string member; null when absent or null, as the record mapping this replaced read it. */
+    private static String text(JsonNode object, String name) {
+        JsonNode value = object.get(name);
+        return value == null || value.isNull() ? null : value.asText();
     }
 }

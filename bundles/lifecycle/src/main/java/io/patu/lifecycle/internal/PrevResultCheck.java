@@ -12,6 +12,7 @@ import io.patu.api.CniError;
 import io.patu.api.PatuException;
 import io.patu.api.Pod;
 import io.patu.api.PodAddress;
+import io.patu.api.json.JsonTrees;
 import io.patu.kernel.netlink.Address;
 import io.patu.kernel.netlink.Link;
 import io.patu.kernel.netlink.Route;
@@ -199,7 +200,7 @@ final class PrevResultCheck {
     private static JsonNode array(JsonNode result, String field) {
         JsonNode node = result.get(field);
         if (node == null || node.isNull()) {
-            return NetworkConfig.JSON.createArrayNode();
+            return JsonTrees.array();
         }
         if (!node.isArray()) {
             throw malformed("\"" + field + "\" is not a list");

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import io.patu.api.json.JsonTrees;
 import io.patu.api.IpAllocator;
 import io.patu.api.IpamRequest;
 import io.patu.api.PatuException;
@@ -174,7 +175,7 @@ class CniVerbsGcTest {
         WireResponse response = gc("[]");
 
         assertEquals(1, response.exitStatus());
-        JsonNode error = NetworkConfig.JSON.readTree(response.stdout());
+        JsonNode error = JsonTrees.read(response.stdout());
         assertEquals(5, error.get("code").asInt(), error.toString());
         assertTrue(error.get("msg").asText().contains("broken/eth0"), error.toString());
         assertEquals("1.1.0", error.get("cniVersion").asText());

@@ -18,6 +18,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import io.patu.api.json.JsonTrees;
 import io.patu.api.CniError;
 
 /**
@@ -56,7 +57,7 @@ class CniVerbsInputTest {
 
     private JsonNode error(WireResponse response, int expectedCode) throws Exception {
         assertEquals(1, response.exitStatus(), "errors exit non-zero");
-        JsonNode json = NetworkConfig.JSON.readTree(response.stdout());
+        JsonNode json = JsonTrees.read(response.stdout());
         assertEquals(expectedCode, json.get("code").asInt(), json.toString());
         assertFalse(json.get("msg").asText().isBlank());
         assertTrue(json.has("cniVersion"));
@@ -69,7 +70,7 @@ class CniVerbsInputTest {
     void versionListsWhatThePluginSpeaks() throws Exception {
         WireResponse response = verbs.handle(frame(env("VERSION"), "{\"cniVersion\":\"1.0.0\"}"));
         assertEquals(0, response.exitStatus());
-        JsonNode json = NetworkConfig.JSON.readTree(response.stdout());
+        JsonNode json = JsonTrees.read(response.stdout());
         assertEquals("1.0.0", json.get("cniVersion").asText());
         assertEquals("[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]", json.get("supportedVersions").toString());
     }

@@ -21,6 +21,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import io.patu.api.json.JsonTrees;
 import io.patu.api.CniError;
 import io.patu.api.PatuException;
 import io.patu.api.Pod;
@@ -55,7 +56,7 @@ class CniVersionsTest {
 
     private JsonNode error(WireResponse response, int code) throws Exception {
         assertEquals(1, response.exitStatus());
-        JsonNode json = NetworkConfig.JSON.readTree(response.stdout());
+        JsonNode json = JsonTrees.read(response.stdout());
         assertEquals(code, json.get("code").asInt(), json.toString());
         assertFalse(Files.exists(state.resolve("pods.json")), "no state written");
         return json;
@@ -65,7 +66,7 @@ class CniVersionsTest {
     void versionListsEveryVersionWithRichResults() throws Exception {
         WireResponse response = verbs.handle(CniVerbsInputTest.frame(Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\":\"0.4.0\"}"));
         assertEquals(0, response.exitStatus());
-        JsonNode json = NetworkConfig.JSON.readTree(response.stdout());
+        JsonNode json = JsonTrees.read(response.stdout());
         assertEquals("0.4.0", json.get("cniVersion").asText());
         assertEquals("[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]", json.get("supportedVersions").toString());
     }
@@ -73,7 +74,7 @@ class CniVersionsTest {
     @ParameterizedTest
     @ValueSource(strings = {"0.3.0", "0.3.1", "0.4.0"})
     void resultsBeforeOneZeroCarryIpVersions(String version) throws Exception {
-        JsonNode result = NetworkConfig.JSON.readTree(CniResults.addResult(version, pod(), "0a:00:00:00:00:01"));
+        JsonNode result = JsonTrees.read(CniResults.addResult(version, pod(), "0a:00:00:00:00:01"));
         assertEquals(version, result.get("cniVersion").asText());
         assertEquals("4", result.get("ips").get(0).get("version").asText());
         assertEquals("6", result.get("ips").get(1).get("version").asText());
@@ -83,7 +84,7 @@ class CniVersionsTest {
     @ParameterizedTest
     @ValueSource(strings = {"1.0.0", "1.1.0"})
     void resultsFromOneZeroHaveNoIpVersions(String version) throws Exception {
-        JsonNode result = NetworkConfig.JSON.readTree(CniResults.addResult(version, pod(), "0a:00:00:00:00:01"));
+        JsonNode result = JsonTrees.read(CniResults.addResult(version, pod(), "0a:00:00:00:00:01"));
         assertEquals(version, result.get("cniVersion").asText());
         for (JsonNode ip : result.get("ips")) {
             assertFalse(ip.has("version"), ip.toString());

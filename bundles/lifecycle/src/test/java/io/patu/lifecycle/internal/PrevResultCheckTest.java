@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.patu.api.json.JsonTrees;
 import io.patu.api.CniError;
 import io.patu.api.PatuException;
 import io.patu.api.Pod;
@@ -38,7 +39,7 @@ class PrevResultCheckTest {
     }
 
     private static ObjectNode result(String version) throws Exception {
-        return (ObjectNode) NetworkConfig.JSON.readTree(CniResults.addResult(version, POD, HOST_MAC));
+        return (ObjectNode) JsonTrees.read(CniResults.addResult(version, POD, HOST_MAC));
     }
 
     private static PatuException fails(ObjectNode prev, PrevResultCheck.Observed seen, int code, String... words) {
