@@ -22,7 +22,8 @@
  * messages and the reason it takes the TCP path, if any; the reader's
  * queue is read from its socket (patu_kernel.h).  A small-write stream's
  * writer then leaves sock_hash altogether (patu_sockops, RTT callback):
- * TCP through tcp_bpf sends such writes one segment each.
+ * TCP through tcp_bpf sends such writes one segment each; its reader
+ * follows on the next segment it receives.
  *
  * Switching paths must keep the byte stream in order.  tcp_bpf's recvmsg
  * reads the redirected queue before the TCP receive queue, so going from
@@ -267,6 +268,37 @@ static __always_inline void leave_if_small_writes(struct bpf_sock_ops *skops)
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags & ~BPF_SOCK_OPS_RTT_CB_FLAG);
 }
 
+/*
+ * Called for every TCP segment a redirected socket receives, i.e. only
+ * while its peer sends through TCP.  Once the peer (a small-write writer)
+ * has left sock_hash, this socket can never be redirected to again, and
+ * its own writes find no socket to redirect to: it leaves too, so that
+ * both ends run plain TCP without tcp_bpf in between.
+ */
+static __always_inline void leave_if_peer_left(struct bpf_sock_ops *skops)
+{
+	struct patu_sockmap_counters *stats;
+	struct patu_conn_state *conn;
+	struct patu_conn_dir *mine;
+	struct patu_sock_key key = {};
+	int side = 0;
+
+	conn = conn_of_sockops(skops, &key, &side);
+	if (!conn)
+		return;
+	mine = &conn->dir[side & 1];
+	if (!(conn->dir[(side & 1) ^ 1].plain & PATU_PLAIN_LEFT_MAP))
+		return;
+	if (!(mine->plain & PATU_PLAIN_LEFT_MAP) && !bpf_map_delete_elem(&sock_hash, &key)) {
+		mine->plain |= PATU_PLAIN_LEFT_MAP;
+		stats = node_counters();
+		if (stats)
+			stats->sockets_left++;
+	}
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags &
+				  ~(BPF_SOCK_OPS_PARSE_ALL_HDR_OPT_CB_FLAG | BPF_SOCK_OPS_RTT_CB_FLAG));
+}
+
 /* A closed socket's connection record goes; the other side may have
  * deleted it already. */
 static __always_inline void forget_connection(struct bpf_sock_ops *skops)
@@ -314,8 +346,9 @@ static __always_inline void grow_receive_buffer(struct bpf_sock_ops *skops)
  * each side writes its socket's address into its half, so the other side
  * can read the reader's queue and sequence numbers.  A socket in sock_hash
  * must report when it closes, so the record goes with it; state callbacks
- * are rare (a handful per connection).  RTT callbacks come with every ACK,
- * and a redirecting socket receives none.
+ * are rare (a handful per connection).  RTT callbacks come with every ACK
+ * and header callbacks with every segment received, and a redirecting
+ * socket receives neither.
  */
 static __always_inline void track_connection(struct bpf_sock_ops *skops,
 					     const struct patu_sock_key *key,
@@ -344,7 +377,7 @@ static __always_inline void track_connection(struct bpf_sock_ops *skops,
 	conn->dir[side].sock = (__u64)(unsigned long)sk;
 	grow_receive_buffer(skops);
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG |
-				  BPF_SOCK_OPS_RTT_CB_FLAG);
+				  BPF_SOCK_OPS_RTT_CB_FLAG | BPF_SOCK_OPS_PARSE_ALL_HDR_OPT_CB_FLAG);
 }
 
 SEC("sockops")
@@ -360,6 +393,10 @@ int patu_sockops(struct bpf_sock_ops *skops)
 	}
 	if (skops->op == BPF_SOCK_OPS_RTT_CB) {
 		leave_if_small_writes(skops);
+		return 1;
+	}
+	if (skops->op == BPF_SOCK_OPS_PARSE_HDR_OPT_CB) {
+		leave_if_peer_left(skops);
 		return 1;
 	}
 	/* Only fully established connections: the peer's socket exists by now

@@ -117,7 +117,7 @@ struct patu_sockmap_counters {
 	__u64 to_plain_full;	  /* offset 64: host byte order; a reader held more than its limit (backpressure) */
 	__u64 back_to_redirect;	  /* offset 72: host byte order; a direction on the TCP path redirects again */
 	__u64 conns_untracked;	  /* offset 80: host byte order; connections without a conn_state record (map full) */
-	__u64 sockets_left;	  /* offset 88: host byte order; small-write writers that left sock_hash */
+	__u64 sockets_left;	  /* offset 88: host byte order; sockets of small-write streams that left sock_hash */
 };
 
 /* Value of redirect_policy, written by the agent.  Size 16. */
