@@ -203,16 +203,17 @@ else
 fi
 
 # --- the agent: its own socket, bridge, subnet, state, pins, and the test's cgroup ---------------------
-# smallWriteRun 0: the client below is busybox nc, which writes 1 KiB at a time, a stream the default
-# small-write rule sends through TCP after 16 writes; this scenario is about redirection between podman
-# containers (the rule has its own tests, OnlyAccelerateIT).
+# The containers talk with busybox nc, which reads 1 KiB at a time and falls behind its writer: with
+# backpressure on, a third to a half of the bytes would rightly go through TCP. This scenario is about
+# redirection between podman containers, so it turns backpressure off (redirectQueueBytes 0) and the
+# small-write rule with it (smallWriteRun 0); both have their own tests (OnlyAccelerateIT).
 mkdir "$CG2"
 export PATU_SOCKET=$TMP/patu.sock
 jq --arg sock "$PATU_SOCKET" --arg bridge "$BRIDGE" --arg state "$TMP/state" --arg subnet "$SUBNET" \
    --arg bpffs "$BPFFS" --arg cg "$CG2" '
     ."io.patu.lifecycle" += {bridgeName: $bridge, socketPath: $sock, stateDir: $state}
   | ."io.patu.ipam" += {subnet: $subnet, gateway: "", stateDir: $state}
-  | ."io.patu.datapath.sockmap" += {bpffsDir: $bpffs, cgroupPath: $cg, smallWriteRun: 0}' \
+  | ."io.patu.datapath.sockmap" += {bpffsDir: $bpffs, cgroupPath: $cg, smallWriteRun: 0, redirectQueueBytes: 0}' \
    "$TMP/patu/conf/patu.json" >"$TMP/agent.json"
 # 'patu run' in the background rather than 'patu start': start/stop keep one pid file, /run/patu/agent.pid,
 # for every agent, so a second agent would take over (and 'stop' would stop) whatever owns it.
@@ -357,11 +358,11 @@ echo
 errors=()
 [ "$nc_exit" = 0 ] || errors+=("client nc exited with $nc_exit")
 [ "$received" = "$PAYLOAD" ] || errors+=("A received $received bytes, B sent $PAYLOAD")
-# At least half redirected: whenever the reader falls behind by redirectQueueBytes, the writer goes
-# through TCP (backpressure) until it has caught up; each veth carries that part once.
+# Backpressure is off here (see the agent's configuration above), so all of it is redirected but for a
+# first write that can race the peer socket's insertion; each veth carries what TCP did once.
 via_tcp=$(( PAYLOAD > redirected ? PAYLOAD - redirected : 0 ))
-[ "$redirected" -ge $((PAYLOAD / 2)) ] || errors+=("bytes_redirected grew by $redirected < half of $PAYLOAD")
-[ "$redirected_b" -ge $((PAYLOAD / 2)) ] || errors+=("pod_stats of B shows $redirected_b < half of $PAYLOAD")
+[ "$redirected" -ge $((PAYLOAD / 100 * 99)) ] || errors+=("bytes_redirected grew by $redirected < 99 % of $PAYLOAD")
+[ "$redirected_b" -ge $((PAYLOAD / 100 * 99)) ] || errors+=("pod_stats of B shows $redirected_b < 99 % of $PAYLOAD")
 for v in "$veth_a1" "$veth_b1"; do
     [ "$v" -lt $((via_tcp * 12 / 10 + PAYLOAD / 100)) ] || errors+=("a veth carried $v bytes (TCP carried $via_tcp)")
 done

@@ -77,36 +77,36 @@ class OnlyAccelerateIT extends WithAgent {
     }
 
     @Test
-    void aReaderThatStallsHoldsTheWriterBack() throws Exception {
+    void aReaderThatStallsHoldsTheWriterBackAndRedirectionResumesOnceItCatchesUp() throws Exception {
         try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
-            long bytes = 512L << 20;
+            long first = 512L << 20;
+            long rest = 64L << 20;
             long[] before = agent.sockmapCounters();
-            Process serverProcess = PodTraffic.streamCheck(agent, a, "serve-paused", a.address.getHostAddress(), "7412");
+            Process serverProcess = PodTraffic.streamCheck(agent, a, "serve-paused-phased", a.address.getHostAddress(),
+                    "7412", Long.toString(first));
             BufferedReader server = new BufferedReader(new InputStreamReader(serverProcess.getInputStream(), StandardCharsets.UTF_8));
             assertEquals("LISTENING", server.readLine());
-            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7412",
-                    Long.toString(bytes), "131072");
+            Process client = PodTraffic.streamCheck(agent, b, "phased", a.address.getHostAddress(), "7412",
+                    Long.toString(first), "131072", Long.toString(rest), "131072");
             assertEquals("ACCEPTED", server.readLine());
-            // Without backpressure the writer would hand all 512 MiB to the kernel within a second and exit.
+            // Without backpressure the writer would hand all 512 MiB to the kernel within a second.
             assertTrue(!client.waitFor(3, TimeUnit.SECONDS), "the writer is still blocked while nobody reads");
             long queued = receiveQueue(a, 7412);
-            assertTrue(queued <= REDIRECT_QUEUE_BYTES + (4L << 20),
-                    "the reader's queue stays bounded: " + queued + " bytes queued");
+            assertTrue(queued <= REDIRECT_QUEUE_BYTES + (4L << 20), "the reader's queue stays bounded: " + queued + " bytes queued");
             long[] stalled = agent.sockmapCounters();
             assertTrue(stalled[AgentUnderTest.TO_PLAIN_FULL] > before[AgentUnderTest.TO_PLAIN_FULL],
                     "the direction left redirection for TCP's window");
 
+            // The reader reads the first 512 MiB and acknowledges them; by then it has read everything TCP
+            // carried, so the writer's next writes are redirected again.
             try (OutputStream release = serverProcess.getOutputStream()) {
                 release.write("read\n".getBytes(StandardCharsets.US_ASCII));
             }
             assertTrue(client.waitFor(120, TimeUnit.SECONDS), "the writer finished once the reader read");
-            assertEquals("OK " + bytes, server.readLine(), "every byte arrived, in order");
+            assertEquals("OK " + (first + rest), server.readLine(), "every byte arrived, in order");
             long[] after = agent.sockmapCounters();
             assertTrue(after[AgentUnderTest.BACK_TO_REDIRECT] > stalled[AgentUnderTest.BACK_TO_REDIRECT],
                     "the writer came back to redirection once the reader had caught up");
-            assertTrue(after[AgentUnderTest.BYTES_REDIRECTED] - stalled[AgentUnderTest.BYTES_REDIRECTED] >= bytes / 4,
-                    "most of the rest was redirected: "
-                            + (after[AgentUnderTest.BYTES_REDIRECTED] - stalled[AgentUnderTest.BYTES_REDIRECTED]));
         }
     }
 

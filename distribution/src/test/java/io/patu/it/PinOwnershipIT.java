@@ -3,6 +3,8 @@ package io.patu.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import org.junit.jupiter.api.Test;
 
@@ -31,6 +33,33 @@ class PinOwnershipIT {
             }
             assertRedirects(first, a, b);
             assertEquals(2, first.localPodKeys().size(), "the first agent's pods are still enabled");
+        }
+    }
+
+    /**
+     * Pins of another Patu version (here a sockmap_stats map of the first version's 48-byte value) would make
+     * libbpf refuse to load; with no agent owning them, the datapath replaces them and redirects.
+     */
+    @Test
+    void pinsOfAnotherVersionAreReplaced() throws Exception {
+        Path bpffs = Path.of("/sys/fs/bpf/patu-it-oldpins-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        try {
+            Files.createDirectories(bpffs.resolve("sockmap"));
+            Process create = new ProcessBuilder("bpftool", "map", "create", bpffs.resolve("sockmap/sockmap_stats").toString(),
+                    "type", "percpu_array", "key", "4", "value", "48", "entries", "1", "name", "sockmap_stats")
+                    .redirectErrorStream(true).start();
+            String out = new String(create.getInputStream().readAllBytes());
+            assertEquals(0, create.waitFor(), "bpftool map create: " + out);
+            try (AgentUnderTest agent = new AgentUnderTest(bpffs);
+                 TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
+                AgentUnderTest.await("the datapath to replace the old pins", 20,
+                        () -> Files.exists(agent.sockmapPins().resolve("conn_state")));
+                assertTrue(agent.output().contains("do not match this datapath"), "the agent says what it replaced");
+                System.out.println("PinOwnershipIT, over old pins: " + PodTraffic.assertRedirected(agent, a, a.address, b, 16 << 20, "128K"));
+            }
+        } finally {
+            // Unlinking the pins releases the objects; the agent keeps them on shutdown.
+            new ProcessBuilder("rm", "-rf", bpffs.toString()).start().waitFor();
         }
     }
 

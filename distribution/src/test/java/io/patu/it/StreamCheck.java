@@ -35,7 +35,8 @@ import java.net.Socket;
  * <li>{@code serve-phased ADDRESS PORT FIRST} and {@code phased ADDRESS PORT FIRST FIRST_WRITE REST REST_WRITE}:
  * one stream in two phases: FIRST bytes in FIRST_WRITE writes, then the client waits for the server's
  * one-byte acknowledgement of them, then REST more bytes in REST_WRITE writes; the server prints its verdict
- * on the whole stream.
+ * on the whole stream ({@code serve-paused-phased}: it first prints "ACCEPTED" and reads nothing until a line
+ * arrives on its stdin).
  * </ul>
  */
 public final class StreamCheck {
@@ -71,7 +72,8 @@ public final class StreamCheck {
             case "serve-paused" -> servePaused(address, port);
             case "serve-echo" -> serveEcho(address, port);
             case "pingpong" -> pingPong(address, port, Integer.parseInt(args[3]), Integer.parseInt(args[4]));
-            case "serve-phased" -> servePhased(address, port, Long.parseLong(args[3]));
+            case "serve-phased" -> servePhased(address, port, Long.parseLong(args[3]), false);
+            case "serve-paused-phased" -> servePhased(address, port, Long.parseLong(args[3]), true);
             case "phased" -> phased(address, port, Long.parseLong(args[3]), Integer.parseInt(args[4]),
                     Long.parseLong(args[5]), Integer.parseInt(args[6]));
             default -> throw new IllegalArgumentException("unknown mode " + args[0]);
@@ -312,8 +314,13 @@ public final class StreamCheck {
         }
     }
 
-    private static void servePhased(InetAddress address, int port, long first) throws IOException {
+    private static void servePhased(InetAddress address, int port, long first, boolean paused) throws IOException {
         try (ServerSocket server = new ServerSocket(); Socket socket = acceptOne(server, address, port)) {
+            if (paused) {
+                System.out.println("ACCEPTED");
+                System.out.flush();
+                new java.io.BufferedReader(new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.US_ASCII)).readLine();
+            }
             InputStream in = socket.getInputStream();
             String verdict = verify(in, 0, first);
             if (!verdict.equals("OK " + first)) {

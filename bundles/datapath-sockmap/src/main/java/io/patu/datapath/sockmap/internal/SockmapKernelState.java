@@ -6,7 +6,10 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.logging.Logger;
+import java.util.stream.Stream;
 
+import io.patu.kernel.NativeException;
 import io.patu.kernel.bpf.AttachType;
 import io.patu.kernel.bpf.BpfLink;
 import io.patu.kernel.bpf.BpfMap;
@@ -23,6 +26,7 @@ import io.patu.kernel.bpf.Bpffs;
 final class SockmapKernelState {
     static final String OBJECT_RESOURCE = "/bpf/sockmap.bpf.o";
     static final String SOCKOPS_LINK = "sockops_link";
+    private static final Logger LOG = Logger.getLogger(SockmapKernelState.class.getName());
 
     final BpfMap localPods;
     final BpfMap sockHash;
@@ -62,7 +66,24 @@ final class SockmapKernelState {
         try {
             Files.createDirectories(pinDir);
             object.pinMapsUnder(pinDir);
-            object.load();
+            try {
+                object.load();
+            } catch (NativeException e) {
+                if (!hasPins(pinDir)) {
+                    throw e;
+                }
+                // libbpf refuses a pinned map whose type, key, value or size differ from this object's: the
+                // pins were left by another Patu version. Nobody owns them (we hold the directory's lock), so
+                // they are replaced; the connections they redirect continue on the plain path, as when the
+                // feature is disabled.
+                LOG.warning(() -> "pinned objects under " + pinDir + " do not match this datapath (" + e.getMessage()
+                        + "); replacing them: connections they redirect continue on the plain path");
+                object.close();
+                removePins(pinDir);
+                object = BpfObject.open(readObject(), "patu_sockmap");
+                object.pinMapsUnder(pinDir);
+                object.load();
+            }
             // The verdict program must be on the map before any socket enters it: sockets inserted
             // earlier are never redirected.
             object.program("patu_sk_msg").attachToMap(object.map("sock_hash"), AttachType.SK_MSG_VERDICT);
@@ -123,6 +144,21 @@ final class SockmapKernelState {
         sockopsLink.close();
         object.close();
         ownership.close();
+    }
+
+    private static boolean hasPins(Path pinDir) throws IOException {
+        try (Stream<Path> pins = Files.list(pinDir)) {
+            return pins.findAny().isPresent();
+        }
+    }
+
+    /** Unlinks every pin; the kernel frees what nothing else holds, which detaches the old sockops link. */
+    private static void removePins(Path pinDir) throws IOException {
+        try (Stream<Path> pins = Files.list(pinDir)) {
+            for (Path pin : pins.toList()) {
+                Files.delete(pin);
+            }
+        }
     }
 
     private static byte[] readObject() {
