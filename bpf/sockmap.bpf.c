@@ -220,30 +220,44 @@ static __always_inline int sockops_key(struct bpf_sock_ops *skops, struct patu_s
 	return 0;
 }
 
+/*
+ * The key of conn_state for a connection seen from one of its sockets: the
+ * view itself when its local endpoint is the lower one (*side = 0), else
+ * the view turned round in *scratch (*side = 1).  *side is the half of the
+ * record that belongs to the view's local socket.
+ */
+static __always_inline const struct patu_sock_key *conn_key(const struct patu_sock_key *view,
+							    struct patu_sock_key *scratch, int *side)
+{
+	if (local_is_lower(view)) {
+		*side = 0;
+		return view;
+	}
+	*side = 1;
+	swap_sides(scratch, view);
+	return scratch;
+}
+
 /* The record of the connection a sockops socket belongs to, and its half. */
 static __always_inline struct patu_conn_state *conn_of_sockops(struct bpf_sock_ops *skops,
 							       struct patu_sock_key *key, int *side)
 {
-	struct patu_sock_key swapped = {};
+	struct patu_sock_key scratch = {};
 
 	if (sockops_key(skops, key))
 		return 0;
-	if (local_is_lower(key)) {
-		*side = 0;
-		return bpf_map_lookup_elem(&conn_state, key);
-	}
-	*side = 1;
-	swap_sides(&swapped, key);
-	return bpf_map_lookup_elem(&conn_state, &swapped);
+	return bpf_map_lookup_elem(&conn_state, conn_key(key, &scratch, side));
 }
 
 /*
- * Called for every ACK a redirected socket receives, i.e. only while it
- * sends through TCP.  A small-write stream's writer leaves sock_hash here
- * (sk_msg may not change the map): tcp_bpf carries small writes on TCP
- * one segment each, plain TCP batches them.  Its direction never redirects
- * again, and the peer's sends find no socket to redirect to, so both stay
- * in order.  Whatever the peer redirected to it earlier stays readable.
+ * Called for every ACK (RTT callback) and every segment (header callback)
+ * a redirected socket receives, i.e. only while TCP carries something for
+ * it.  A small-write stream's writer leaves sock_hash here (sk_msg may not
+ * change the map): tcp_bpf carries small writes on TCP one segment each,
+ * plain TCP batches them.  Its peer follows: it can never be redirected to
+ * again, and its own writes find no socket to redirect to.  Both then run
+ * plain TCP, in order; whatever was redirected to them earlier stays
+ * readable.
  */
 static __always_inline void leave_if_small_writes(struct bpf_sock_ops *skops)
 {
@@ -257,39 +271,12 @@ static __always_inline void leave_if_small_writes(struct bpf_sock_ops *skops)
 	if (!conn)
 		return;
 	mine = &conn->dir[side & 1];
-	if (!(mine->plain & PATU_PLAIN_SMALL_WRITES) || (mine->plain & PATU_PLAIN_LEFT_MAP))
-		return;
-	if (bpf_map_delete_elem(&sock_hash, &key))
-		return;
-	mine->plain |= PATU_PLAIN_LEFT_MAP;
-	stats = node_counters();
-	if (stats)
-		stats->sockets_left++;
-	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags & ~BPF_SOCK_OPS_RTT_CB_FLAG);
-}
-
-/*
- * Called for every TCP segment a redirected socket receives, i.e. only
- * while its peer sends through TCP.  Once the peer (a small-write writer)
- * has left sock_hash, this socket can never be redirected to again, and
- * its own writes find no socket to redirect to: it leaves too, so that
- * both ends run plain TCP without tcp_bpf in between.
- */
-static __always_inline void leave_if_peer_left(struct bpf_sock_ops *skops)
-{
-	struct patu_sockmap_counters *stats;
-	struct patu_conn_state *conn;
-	struct patu_conn_dir *mine;
-	struct patu_sock_key key = {};
-	int side = 0;
-
-	conn = conn_of_sockops(skops, &key, &side);
-	if (!conn)
-		return;
-	mine = &conn->dir[side & 1];
-	if (!(conn->dir[(side & 1) ^ 1].plain & PATU_PLAIN_LEFT_MAP))
-		return;
-	if (!(mine->plain & PATU_PLAIN_LEFT_MAP) && !bpf_map_delete_elem(&sock_hash, &key)) {
+	if (!(mine->plain & PATU_PLAIN_LEFT_MAP)) {
+		if (!(mine->plain & PATU_PLAIN_SMALL_WRITES) &&
+		    !(conn->dir[(side & 1) ^ 1].plain & PATU_PLAIN_LEFT_MAP))
+			return;
+		if (bpf_map_delete_elem(&sock_hash, &key))
+			return;
 		mine->plain |= PATU_PLAIN_LEFT_MAP;
 		stats = node_counters();
 		if (stats)
@@ -303,16 +290,12 @@ static __always_inline void leave_if_peer_left(struct bpf_sock_ops *skops)
  * deleted it already. */
 static __always_inline void forget_connection(struct bpf_sock_ops *skops)
 {
-	struct patu_sock_key key = {}, swapped = {};
+	struct patu_sock_key key = {}, scratch = {};
+	int side;
 
 	if (skops->args[1] != BPF_TCP_CLOSE || sockops_key(skops, &key))
 		return;
-	if (local_is_lower(&key)) {
-		bpf_map_delete_elem(&conn_state, &key);
-	} else {
-		swap_sides(&swapped, &key);
-		bpf_map_delete_elem(&conn_state, &swapped);
-	}
+	bpf_map_delete_elem(&conn_state, conn_key(&key, &scratch, &side));
 }
 
 /*
@@ -354,27 +337,23 @@ static __always_inline void track_connection(struct bpf_sock_ops *skops,
 					     const struct patu_sock_key *key,
 					     struct patu_sockmap_counters *stats)
 {
-	struct patu_sock_key swapped = {};
+	struct patu_sock_key scratch = {};
 	struct patu_conn_state fresh = {};
-	const struct patu_sock_key *conn_key = key;
+	const struct patu_sock_key *ckey;
 	struct patu_conn_state *conn;
 	struct bpf_sock *sk = skops->sk;
 	int side = 0;
 	long err;
 
-	if (!local_is_lower(key)) {
-		swap_sides(&swapped, key);
-		conn_key = &swapped;
-		side = 1;
-	}
-	err = bpf_map_update_elem(&conn_state, conn_key, &fresh, BPF_NOEXIST);
-	conn = bpf_map_lookup_elem(&conn_state, conn_key);
+	ckey = conn_key(key, &scratch, &side);
+	err = bpf_map_update_elem(&conn_state, ckey, &fresh, BPF_NOEXIST);
+	conn = bpf_map_lookup_elem(&conn_state, ckey);
 	if (!conn || !sk) {
 		if (err != -EEXIST && stats)
 			stats->conns_untracked++;
 		return;
 	}
-	conn->dir[side].sock = (__u64)(unsigned long)sk;
+	conn->dir[side & 1].sock = (__u64)(unsigned long)sk;
 	grow_receive_buffer(skops);
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG |
 				  BPF_SOCK_OPS_RTT_CB_FLAG | BPF_SOCK_OPS_PARSE_ALL_HDR_OPT_CB_FLAG);
@@ -391,12 +370,8 @@ int patu_sockops(struct bpf_sock_ops *skops)
 		forget_connection(skops);
 		return 1;
 	}
-	if (skops->op == BPF_SOCK_OPS_RTT_CB) {
+	if (skops->op == BPF_SOCK_OPS_RTT_CB || skops->op == BPF_SOCK_OPS_PARSE_HDR_OPT_CB) {
 		leave_if_small_writes(skops);
-		return 1;
-	}
-	if (skops->op == BPF_SOCK_OPS_PARSE_HDR_OPT_CB) {
-		leave_if_peer_left(skops);
 		return 1;
 	}
 	/* Only fully established connections: the peer's socket exists by now
@@ -434,20 +409,17 @@ int patu_sockops(struct bpf_sock_ops *skops)
 }
 
 /* The record of the connection a message travels on, and which half of it
- * belongs to the sender; NULL when the connection has none. */
+ * belongs to the sender (the other half is the peer's: the key is the
+ * peer's view); NULL when the connection has none. */
 static __always_inline struct patu_conn_state *conn_of(const struct patu_sock_key *peer, int *side)
 {
-	struct patu_sock_key own = {};
+	struct patu_sock_key scratch = {};
+	struct patu_conn_state *conn;
+	int peer_side;
 
-	/* The peer's view: if its local endpoint is the lower one, ours is the
-	 * higher one and we own dir[1]. */
-	if (local_is_lower(peer)) {
-		*side = 1;
-		return bpf_map_lookup_elem(&conn_state, peer);
-	}
-	*side = 0;
-	swap_sides(&own, peer);
-	return bpf_map_lookup_elem(&conn_state, &own);
+	conn = bpf_map_lookup_elem(&conn_state, conn_key(peer, &scratch, &peer_side));
+	*side = peer_side ^ 1;
+	return conn;
 }
 
 /*

@@ -40,12 +40,7 @@ class HalfCloseIT extends WithAgent {
                 assertEquals(2, after[AgentUnderTest.SOCKETS_LEFT] - before[AgentUnderTest.SOCKETS_LEFT],
                         "both ends left the sockhash for plain TCP");
             } else {
-                // All of it, or at least half when this byte-checking reader fell behind and the writer went
-                // through TCP for a while (backpressure).
-                long redirected = after[AgentUnderTest.BYTES_REDIRECTED] - before[AgentUnderTest.BYTES_REDIRECTED];
-                boolean backpressure = after[AgentUnderTest.TO_PLAIN_FULL] > before[AgentUnderTest.TO_PLAIN_FULL];
-                assertTrue(redirected >= bytes || (backpressure && redirected >= bytes / 2),
-                        "the request went through socket redirection: " + redirected + " of " + bytes + " bytes");
+                PodTraffic.assertCarriedByRedirection(before, after, bytes);
             }
         }
     }

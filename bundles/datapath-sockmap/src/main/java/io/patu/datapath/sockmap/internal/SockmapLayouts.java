@@ -90,18 +90,24 @@ final class SockmapLayouts {
     }
 
     static byte[] podValue(int ifIndex, int flags) {
-        MemorySegment value = MemorySegment.ofArray(new byte[(int) POD_VALUE.byteSize()]);
-        value.set(JAVA_INT_UNALIGNED, POD_VALUE.byteOffset(MemoryLayout.PathElement.groupElement("ifindex")), ifIndex);
-        value.set(JAVA_INT_UNALIGNED, POD_VALUE.byteOffset(MemoryLayout.PathElement.groupElement("flags")), flags);
-        return value.toArray(JAVA_BYTE);
+        return intStruct(POD_VALUE, ifIndex, flags);
     }
 
     static byte[] redirectPolicy(int smallMsgBytes, int smallRunMsgs, int queueLimitBytes, int rcvbufBytes) {
-        MemorySegment value = MemorySegment.ofArray(new byte[(int) REDIRECT_POLICY.byteSize()]);
-        value.set(JAVA_INT_UNALIGNED, REDIRECT_POLICY.byteOffset(MemoryLayout.PathElement.groupElement("small_msg_bytes")), smallMsgBytes);
-        value.set(JAVA_INT_UNALIGNED, REDIRECT_POLICY.byteOffset(MemoryLayout.PathElement.groupElement("small_run_msgs")), smallRunMsgs);
-        value.set(JAVA_INT_UNALIGNED, REDIRECT_POLICY.byteOffset(MemoryLayout.PathElement.groupElement("queue_limit_bytes")), queueLimitBytes);
-        value.set(JAVA_INT_UNALIGNED, REDIRECT_POLICY.byteOffset(MemoryLayout.PathElement.groupElement("rcvbuf_bytes")), rcvbufBytes);
+        return intStruct(REDIRECT_POLICY, smallMsgBytes, smallRunMsgs, queueLimitBytes, rcvbufBytes);
+    }
+
+    /** A struct of 32-bit fields only, one value per field in declaration order, in the host's byte order. */
+    private static byte[] intStruct(StructLayout layout, int... values) {
+        if (values.length != layout.memberLayouts().size()) {
+            throw new IllegalArgumentException(layout.name().orElseThrow() + " has " + layout.memberLayouts().size()
+                    + " fields, not " + values.length);
+        }
+        MemorySegment value = MemorySegment.ofArray(new byte[(int) layout.byteSize()]);
+        for (int i = 0; i < values.length; i++) {
+            String field = layout.memberLayouts().get(i).name().orElseThrow();
+            value.set(JAVA_INT_UNALIGNED, layout.byteOffset(MemoryLayout.PathElement.groupElement(field)), values[i]);
+        }
         return value.toArray(JAVA_BYTE);
     }
 
