@@ -37,16 +37,19 @@ secs=""
 cni_runs=""
 write_sizes="64 1024 16384 131072"
 pp_msg_sizes="64 1024"
+datapath_config=""
 
 usage() {
 	cat >&2 <<EOF
-usage: $0 [--reps N] [--full] [--secs S] [--cni-runs N] [--sizes "B ..."] [--pingpong "B ..."]
+usage: $0 [--reps N] [--full] [--secs S] [--cni-runs N] [--sizes "B ..."] [--pingpong "B ..."] [--datapath-config JSON]
   --reps N   repetitions of every workload on every setup (default $reps); medians are reported
   --full     longer runs (10 s per iperf3 and sockperf run instead of 4 s)
   --secs S   seconds per measured run, overriding the mode (for a smoke test)
   --cni-runs N  ADD+DEL pairs timed per setup (default 100; 300 with --full; 0 skips them)
   --sizes "B ..."     iperf3 write sizes in bytes (default "$write_sizes")
   --pingpong "B ..."  sockperf ping-pong message sizes in bytes (default "$pp_msg_sizes"; "" skips them)
+  --datapath-config JSON  extra io.patu.datapath.sockmap properties for both Patu agents, to measure other
+                      thresholds, e.g. '{"smallWriteBytes": 2048}' (see conf/patu.json; default: none)
 Runs as root. Needs the Patu distribution built in $patu_home
 (cd $repo && JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 mvn -B -q install -DskipTests).
 Installs missing Debian packages: iperf3 sockperf jq bpftool gnuplot-nox containernetworking-plugins iproute2.
@@ -64,6 +67,7 @@ while [ $# -gt 0 ]; do
 	--cni-runs) [ $# -ge 2 ] || usage; cni_runs=$2; shift 2 ;;
 	--sizes) [ $# -ge 2 ] || usage; write_sizes=$2; shift 2 ;;
 	--pingpong) [ $# -ge 2 ] || usage; pp_msg_sizes=$2; shift 2 ;;
+	--datapath-config) [ $# -ge 2 ] || usage; datapath_config=$2; shift 2 ;;
 	-h|--help) usage ;;
 	*) echo "bench: unknown option '$1'" >&2; usage ;;
 	esac
@@ -117,6 +121,8 @@ ensure_packages
 for tool in ip iperf3 jq bpftool gnuplot awk sort; do
 	command -v "$tool" >/dev/null || die "'$tool' is missing after package installation"
 done
+[ -z "$datapath_config" ] || jq -e 'type == "object"' <<<"$datapath_config" >/dev/null 2>&1 \
+	|| die "--datapath-config needs a JSON object, got '$datapath_config'"
 [ "$have_sockperf" = 0 ] || command -v sockperf >/dev/null || die "'sockperf' is missing after package installation"
 [ -x "$ref_cni_dir/bridge" ] && [ -x "$ref_cni_dir/host-local" ] \
 	|| die "reference CNI plugins missing in $ref_cni_dir (apt-get install containernetworking-plugins)"
@@ -325,6 +331,10 @@ start_agent() { # start_agent SETUP
   "io.patu.datapath.sockmap": { "bpffsDir": "${bpffs[$s]}", "cgroupPath": "${cg[$s]}" }
 }
 EOF
+	if [ -n "$datapath_config" ]; then
+		jq --argjson extra "$datapath_config" '."io.patu.datapath.sockmap" += $extra' "${conf[$s]}" >"${conf[$s]}.new"
+		mv "${conf[$s]}.new" "${conf[$s]}"
+	fi
 	mkfifo "$tmp/$s.console"
 	"$patu_home/bin/patu" run --config "${conf[$s]}" <"$tmp/$s.console" >"$tmp/$s.agent.log" 2>&1 &
 	agent_pid[$s]=$!
@@ -722,6 +732,7 @@ elapsed=$SECONDS
 	echo "# Patu benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
 	echo "Mode $mode: $reps repetitions; iperf3 runs of $iperf_secs s, sockperf runs of $pp_secs s; medians over repetitions."
+	[ -z "$datapath_config" ] || echo "Datapath configuration on top of the defaults (both Patu agents): \`$datapath_config\`."
 	echo "Machine: $(uname -r), $(nproc) vCPU; load average at the end $(cut -d' ' -f1-3 /proc/loadavg) (other users' work counts in whole-machine CPU)."
 	echo "Patu build: $patu_home (repo commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$repo" diff --quiet HEAD -- bundles bpf cni 2>/dev/null || echo ', with uncommitted changes in bundles/bpf/cni'))."
 	echo "Total run time: ${elapsed} s."

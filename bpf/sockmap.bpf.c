@@ -249,43 +249,6 @@ static __always_inline struct patu_conn_state *conn_of_sockops(struct bpf_sock_o
 	return bpf_map_lookup_elem(&conn_state, conn_key(key, &scratch, side));
 }
 
-/*
- * Called for every ACK (RTT callback) and every segment (header callback)
- * a redirected socket receives, i.e. only while TCP carries something for
- * it.  A small-write stream's writer leaves sock_hash here (sk_msg may not
- * change the map): tcp_bpf carries small writes on TCP one segment each,
- * plain TCP batches them.  Its peer follows: it can never be redirected to
- * again, and its own writes find no socket to redirect to.  Both then run
- * plain TCP, in order; whatever was redirected to them earlier stays
- * readable.
- */
-static __always_inline void leave_if_small_writes(struct bpf_sock_ops *skops)
-{
-	struct patu_sockmap_counters *stats;
-	struct patu_conn_state *conn;
-	struct patu_conn_dir *mine;
-	struct patu_sock_key key = {};
-	int side = 0;
-
-	conn = conn_of_sockops(skops, &key, &side);
-	if (!conn)
-		return;
-	mine = &conn->dir[side & 1];
-	if (!(mine->plain & PATU_PLAIN_LEFT_MAP)) {
-		if (!(mine->plain & PATU_PLAIN_SMALL_WRITES) &&
-		    !(conn->dir[(side & 1) ^ 1].plain & PATU_PLAIN_LEFT_MAP))
-			return;
-		if (bpf_map_delete_elem(&sock_hash, &key))
-			return;
-		mine->plain |= PATU_PLAIN_LEFT_MAP;
-		stats = node_counters();
-		if (stats)
-			stats->sockets_left++;
-	}
-	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags &
-				  ~(BPF_SOCK_OPS_PARSE_ALL_HDR_OPT_CB_FLAG | BPF_SOCK_OPS_RTT_CB_FLAG));
-}
-
 /* A closed socket's connection record goes; the other side may have
  * deleted it already. */
 static __always_inline void forget_connection(struct bpf_sock_ops *skops)
@@ -300,8 +263,8 @@ static __always_inline void forget_connection(struct bpf_sock_ops *skops)
 
 /*
  * A reader with a roomy receive buffer can take TCP over from a redirect
- * cheaply (see PATU_ROOMY_RCVBUF), so a redirected socket gets one, unless
- * its application chose a size itself.  Only ever raised.
+ * cheaply (see PATU_ROOMY_RCVBUF), so a reader that needs backpressure
+ * gets one, unless its application chose a size itself.  Only ever raised.
  */
 static __always_inline void grow_receive_buffer(struct bpf_sock_ops *skops)
 {
@@ -322,6 +285,62 @@ static __always_inline void grow_receive_buffer(struct bpf_sock_ops *skops)
 		return;
 	wanted = policy->rcvbuf_bytes / 2; /* the kernel doubles it */
 	bpf_setsockopt(skops, SOL_SOCKET, SO_RCVBUF, &wanted, sizeof(wanted));
+}
+
+/*
+ * A small-write stream's writer leaves sock_hash (sk_msg may not change
+ * the map): tcp_bpf carries small writes on TCP one segment each, plain
+ * TCP batches them.  Its peer follows: it can never be redirected to
+ * again, and its own writes find no socket to redirect to.  Both then run
+ * plain TCP, in order; whatever was redirected to them earlier stays
+ * readable.  Returns whether the socket is on plain TCP for good.
+ */
+static __always_inline int leave_if_small_writes(const struct patu_sock_key *key, struct patu_conn_dir *mine,
+						 const struct patu_conn_dir *theirs)
+{
+	struct patu_sockmap_counters *stats;
+
+	if (mine->plain & PATU_PLAIN_LEFT_MAP)
+		return 1;
+	if (!(mine->plain & PATU_PLAIN_SMALL_WRITES) && !(theirs->plain & PATU_PLAIN_LEFT_MAP))
+		return 0;
+	if (bpf_map_delete_elem(&sock_hash, key))
+		return 0;
+	mine->plain |= PATU_PLAIN_LEFT_MAP;
+	stats = node_counters();
+	if (stats)
+		stats->sockets_left++;
+	return 1;
+}
+
+/*
+ * Called for every ACK (RTT callback) and every segment (header callback)
+ * a redirected socket receives, i.e. only while TCP carries something for
+ * it: a direction switched to TCP, for small writes or backpressure.
+ */
+static __always_inline void on_tcp_segment(struct bpf_sock_ops *skops)
+{
+	struct patu_conn_dir *mine, *theirs;
+	struct patu_conn_state *conn;
+	struct patu_sock_key key = {};
+	int side = 0;
+
+	conn = conn_of_sockops(skops, &key, &side);
+	if (!conn)
+		return;
+	mine = &conn->dir[side & 1];
+	theirs = &conn->dir[(side & 1) ^ 1];
+	if (leave_if_small_writes(&key, mine, theirs)) {
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags &
+					  ~(BPF_SOCK_OPS_PARSE_ALL_HDR_OPT_CB_FLAG | BPF_SOCK_OPS_RTT_CB_FLAG));
+		return;
+	}
+	/* We read a direction that needed backpressure: from now on it can
+	 * switch at half our buffer (see PATU_ROOMY_RCVBUF). */
+	if ((theirs->plain & PATU_PLAIN_BACKPRESSURE) && !(mine->flags & PATU_CONN_RCVBUF_TRIED)) {
+		mine->flags |= PATU_CONN_RCVBUF_TRIED;
+		grow_receive_buffer(skops);
+	}
 }
 
 /*
@@ -354,7 +373,6 @@ static __always_inline void track_connection(struct bpf_sock_ops *skops,
 		return;
 	}
 	conn->dir[side & 1].sock = (__u64)(unsigned long)sk;
-	grow_receive_buffer(skops);
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG |
 				  BPF_SOCK_OPS_RTT_CB_FLAG | BPF_SOCK_OPS_PARSE_ALL_HDR_OPT_CB_FLAG);
 }
@@ -371,7 +389,7 @@ int patu_sockops(struct bpf_sock_ops *skops)
 		return 1;
 	}
 	if (skops->op == BPF_SOCK_OPS_RTT_CB || skops->op == BPF_SOCK_OPS_PARSE_HDR_OPT_CB) {
-		leave_if_small_writes(skops);
+		on_tcp_segment(skops);
 		return 1;
 	}
 	/* Only fully established connections: the peer's socket exists by now
@@ -458,7 +476,13 @@ static __always_inline int may_redirect(struct sk_msg_md *msg, struct patu_conn_
 	if (reader && policy && policy->queue_limit_bytes) {
 		queued = reader->inet_conn.icsk_inet.sk.sk_backlog.rmem_alloc.counter;
 		rcvbuf = reader->inet_conn.icsk_inet.sk.sk_rcvbuf;
-		limit = rcvbuf >= PATU_ROOMY_RCVBUF ? rcvbuf / 2 : policy->queue_limit_bytes;
+		if (rcvbuf >= PATU_ROOMY_RCVBUF)
+			limit = rcvbuf / 2;
+		else if (policy->rcvbuf_bytes &&
+			 !(reader->inet_conn.icsk_inet.sk.sk_userlocks & PATU_SOCK_RCVBUF_LOCK))
+			limit = policy->rcvbuf_bytes / 2; /* what it gets once TCP reaches it */
+		else
+			limit = policy->queue_limit_bytes;
 		if (queued > ((was & PATU_PLAIN_BACKPRESSURE) ? limit / 4 : limit))
 			plain |= PATU_PLAIN_BACKPRESSURE;
 	}

@@ -50,9 +50,12 @@
  * window makes it wait.  Redirected bytes count against the same receive
  * memory as TCP's, so the limit depends on the reader's receive buffer:
  *  - at least PATU_ROOMY_RCVBUF: half of it, which leaves TCP room for what
- *    it sends before its window closes; switching is cheap.  Redirected
- *    sockets get rcvbuf_bytes (SO_RCVBUF, so net.core.rmem_max caps it)
- *    unless the application chose a size.
+ *    it sends before its window closes; switching is cheap.  A reader gets
+ *    rcvbuf_bytes (SO_RCVBUF, so net.core.rmem_max caps it) once TCP first
+ *    carries a backpressured direction to it, unless the application chose
+ *    a size: earlier would lock the buffer of every redirected socket, and
+ *    a connection that ends up on TCP (a small-write stream) then runs
+ *    without autotuning, at about a third more CPU per byte.
  *  - smaller: queue_limit_bytes, far above the buffer, because TCP's first
  *    segments after the switch are dropped and its window collapses; only
  *    a reader that really falls behind should pay that.
@@ -68,6 +71,9 @@
 #define PATU_PLAIN_NO_PEER      (1u << 1)	/* it sent while the peer socket was not in sock_hash */
 #define PATU_PLAIN_BACKPRESSURE (1u << 2)
 #define PATU_PLAIN_LEFT_MAP     (1u << 3)	/* a small-write stream's socket left sock_hash: TCP for good */
+
+/* patu_conn_dir.flags */
+#define PATU_CONN_RCVBUF_TRIED  (1u << 0)	/* its receive buffer was raised, or the application had set it */
 
 /* The only key of the one-entry sockmap_stats array. */
 #define PATU_SOCKMAP_STATS_KEY 0
@@ -125,18 +131,20 @@ struct patu_redirect_policy {
 	__u32 small_msg_bytes;	/* offset 0: host byte order; a message shorter than this is small */
 	__u32 small_run_msgs;	/* offset 4: host byte order; that many small messages in a row make a stream; 0: never */
 	__u32 queue_limit_bytes;	/* offset 8: host byte order; limit for readers with a small buffer; 0: no backpressure */
-	__u32 rcvbuf_bytes;	/* offset 12: host byte order; receive buffer for redirected sockets; 0: leave it */
+	__u32 rcvbuf_bytes;	/* offset 12: host byte order; receive buffer for readers held back; 0: leave it */
 };
 
 /*
  * Value of conn_state, one per redirected connection, keyed like sock_hash
  * but with the lower endpoint (see local_is_lower) as "local", so both
- * sockets find the same record.  BPF creates and deletes these.  Size 32.
+ * sockets find the same record.  BPF creates and deletes these.  Size 48.
  */
 struct patu_conn_dir {
 	__u32 small_run;	/* offset 0: host byte order; small messages sent in a row without the other side sending */
 	__u32 plain;		/* offset 4: host byte order; PATU_PLAIN_* bits, 0 while redirecting */
 	__u64 sock;		/* offset 8: host byte order; kernel address of the sending socket, read through bpf_rdonly_cast */
+	__u32 flags;		/* offset 16: host byte order; PATU_CONN_* bits of that socket */
+	__u32 unused;		/* offset 20 */
 };
 
 struct patu_conn_state {

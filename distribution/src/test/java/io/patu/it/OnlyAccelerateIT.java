@@ -23,12 +23,10 @@ class OnlyAccelerateIT extends WithAgent {
     /** smallWriteBytes and smallWriteRun, the datapath's defaults (SockmapDatapath.Config). */
     static final int SMALL_MSG_BYTES = 256;
     static final int SMALL_RUN = 64;
-    /**
-     * How much a stalled reader may hold: half its receive buffer when the host lets redirected sockets have
-     * 8 MiB, else redirectQueueBytes (the datapath's defaults). 64 MiB covers both.
-     */
+    /** redirectQueueBytes and redirectReceiveBuffer, the datapath's defaults. */
     static final long REDIRECT_QUEUE_BYTES = 64L << 20;
-    private static final Pattern SKMEM = Pattern.compile("skmem:\\(r(\\d+),");
+    static final long REDIRECT_RECEIVE_BUFFER = 8L << 20;
+    private static final Pattern SKMEM = Pattern.compile("skmem:\\(r(\\d+),rb(\\d+),");
 
     @Test
     void aStreamOfSmallWritesMovesToThePlainPathIntact() throws Exception {
@@ -91,8 +89,18 @@ class OnlyAccelerateIT extends WithAgent {
             assertEquals("ACCEPTED", server.readLine());
             // Without backpressure the writer would hand all 512 MiB to the kernel within a second.
             assertTrue(!client.waitFor(3, TimeUnit.SECONDS), "the writer is still blocked while nobody reads");
-            long queued = receiveQueue(a, 7412);
-            assertTrue(queued <= REDIRECT_QUEUE_BYTES + (4L << 20), "the reader's queue stays bounded: " + queued + " bytes queued");
+            long[] memory = receiveMemory(a, 7412);
+            long queued = memory[0];
+            // SO_RCVBUF doubles what it is given, capped at net.core.rmem_max first.
+            long roomy = Math.min(REDIRECT_RECEIVE_BUFFER, 2 * hostRmemMax());
+            if (roomy >= 2L << 20) {
+                // The reader got its roomy buffer when TCP first carried the stalled direction to it; the
+                // writer switched at half of it, and TCP filled at most the rest.
+                assertEquals(roomy, memory[1], "the stalled reader's receive buffer was raised");
+                assertTrue(queued <= roomy + (1L << 20), "the reader's queue stays within its buffer: " + queued + " bytes queued");
+            } else {
+                assertTrue(queued <= REDIRECT_QUEUE_BYTES + (4L << 20), "the reader's queue stays bounded: " + queued + " bytes queued");
+            }
             long[] stalled = agent.sockmapCounters();
             assertTrue(stalled[AgentUnderTest.TO_PLAIN_FULL] > before[AgentUnderTest.TO_PLAIN_FULL],
                     "the direction left redirection for TCP's window");
@@ -139,14 +147,20 @@ class OnlyAccelerateIT extends WithAgent {
         return out;
     }
 
-    /** Bytes charged to the receive side of the pod's connection on PORT (ss -m). */
-    private static long receiveQueue(TestPod pod, int port) throws Exception {
+    /** Bytes charged to the receive side of the pod's connection on PORT, and its receive buffer (ss -m). */
+    private static long[] receiveMemory(TestPod pod, int port) throws Exception {
         Process ss = new ProcessBuilder("ip", "netns", "exec", pod.name, "ss", "-tmnH", "state", "established",
                 "( sport = :" + port + " )").redirectErrorStream(true).start();
         String out = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(ss.waitFor(10, TimeUnit.SECONDS));
         Matcher m = SKMEM.matcher(out);
         assertTrue(m.find(), "ss shows the connection's memory: " + out);
-        return Long.parseLong(m.group(1));
+        return new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))};
+    }
+
+    private static long hostRmemMax() throws Exception {
+        try (var in = java.nio.file.Files.newInputStream(java.nio.file.Path.of("/proc/sys/net/core/rmem_max"))) {
+            return Long.parseLong(new String(in.readAllBytes(), StandardCharsets.US_ASCII).strip());
+        }
     }
 }

@@ -8,8 +8,9 @@ import java.nio.file.Path;
  * The thresholds the sk_msg program decides with (redirect_policy, see "Only accelerate" in
  * bpf/include/patu_sockmap.h), from the datapath's configuration and the host's net.core.rmem_max.
  *
- * @param rcvbufBytes the receive buffer redirected sockets get, 0 when the host's rmem_max cannot give a
- *                    roomy one (the sk_msg program then uses {@code queueLimitBytes} for every reader)
+ * @param rcvbufBytes the receive buffer a reader held back by backpressure gets, 0 when the host's rmem_max
+ *                    cannot give a roomy one (the sk_msg program then uses {@code queueLimitBytes} for every
+ *                    reader)
  */
 record RedirectPolicy(int smallWriteBytes, int smallWriteRun, int queueLimitBytes, int rcvbufBytes,
                       long rmemMax) {
@@ -55,7 +56,7 @@ record RedirectPolicy(int smallWriteBytes, int smallWriteRun, int queueLimitByte
             backpressure = "receive buffers of " + rcvbufBytes + " bytes, backpressure at half a reader's buffer";
         } else {
             backpressure = "backpressure at " + queueLimitBytes + " bytes queued (net.core.rmem_max=" + rmemMax
-                    + " cannot give redirected sockets a " + ROOMY_RCVBUF + "-byte receive buffer; set it to "
+                    + " cannot give readers a " + ROOMY_RCVBUF + "-byte receive buffer; set it to "
                     + ROOMY_RCVBUF / 2 + " or more for cheaper switches to TCP)";
         }
         return small + "; " + backpressure;

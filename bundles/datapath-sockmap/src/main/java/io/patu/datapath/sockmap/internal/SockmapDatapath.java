@@ -67,13 +67,15 @@ public final class SockmapDatapath implements Datapath, PodListener {
                 + "writing socket leaves socket redirection for plain TCP, which batches small writes; 0 never")
         int smallWriteRun() default 64;
 
-        @AttributeDefinition(description = "when a redirected connection's reader, with a receive buffer under 2 MiB, "
-                + "holds more than this many bytes unread, its writer goes through TCP, whose window makes it wait "
-                + "(backpressure; readers with a larger buffer switch at half of it); 0 never")
+        @AttributeDefinition(description = "when a redirected connection's reader, with a receive buffer under 2 MiB "
+                + "that redirectReceiveBuffer cannot raise, holds more than this many bytes unread, its writer goes "
+                + "through TCP, whose window makes it wait (backpressure; other readers switch at half their "
+                + "buffer); 0 never")
         int redirectQueueBytes() default 64 << 20;
 
-        @AttributeDefinition(description = "receive buffer (SO_RCVBUF) for redirected sockets whose application did not "
-                + "choose one, capped at twice net.core.rmem_max; under 2 MiB it is left alone; 0 never")
+        @AttributeDefinition(description = "receive buffer (SO_RCVBUF) for a reader held back by backpressure whose "
+                + "application did not choose one, set when TCP first carries to it; capped at twice "
+                + "net.core.rmem_max; under 2 MiB it is left alone; 0 never")
         int redirectReceiveBuffer() default 8 << 20;
     }
 
