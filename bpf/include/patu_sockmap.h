@@ -56,9 +56,12 @@
  *    a size: earlier would lock the buffer of every redirected socket, and
  *    a connection that ends up on TCP (a small-write stream) then runs
  *    without autotuning, at about a third more CPU per byte.
- *  - smaller: queue_limit_bytes, far above the buffer, because TCP's first
- *    segments after the switch are dropped and its window collapses; only
- *    a reader that really falls behind should pay that.
+ *    Until then such a reader is treated as if it had that buffer already.
+ *  - smaller, and not to be raised (the application chose it, or
+ *    net.core.rmem_max is too low): queue_limit_bytes, far above the
+ *    buffer, because TCP's first segments after the switch are dropped and
+ *    its window collapses; only a reader that really falls behind should
+ *    pay that.
  * The writer redirects again once the reader is below a quarter of the
  * limit and has read everything TCP carried.
  */
@@ -73,7 +76,7 @@
 #define PATU_PLAIN_LEFT_MAP     (1u << 3)	/* a small-write stream's socket left sock_hash: TCP for good */
 
 /* patu_conn_dir.flags */
-#define PATU_CONN_RCVBUF_TRIED  (1u << 0)	/* its receive buffer was raised, or the application had set it */
+#define PATU_CONN_RCVBUF_TRIED  (1u << 0)	/* raising its receive buffer was tried (see grow_receive_buffer) */
 
 /* The only key of the one-entry sockmap_stats array. */
 #define PATU_SOCKMAP_STATS_KEY 0
