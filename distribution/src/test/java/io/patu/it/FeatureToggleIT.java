@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.concurrent.TimeUnit;
@@ -36,6 +37,37 @@ class FeatureToggleIT extends WithAgent {
             assertTrue(server.waitFor(120, TimeUnit.SECONDS), "server finished");
             String verdict = serverOut.readLine();
             assertEquals("OK " + bytes, verdict, "the stream arrived intact");
+        }
+    }
+
+    /**
+     * Bytes already redirected into a reader's queue, but not read, when the datapath goes: stopping the bundle
+     * takes the sockets out of the sockhash, and the reader must still get every one of them.
+     */
+    @Test
+    void bytesQueuedForAReaderWhenTheDatapathStopsAreStillRead() throws Exception {
+        try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
+            long bundle = agent.bundleId("io.patu.datapath-sockmap");
+            long bytes = 2L << 20; // under the 4 MiB at which backpressure would send the writer through TCP
+            Process server = java(a, "serve-paused", a.address.getHostAddress(), "7003");
+            BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("LISTENING", serverOut.readLine());
+            long[] before = agent.sockmapCounters();
+            Process client = java(b, "client", a.address.getHostAddress(), "7003", Long.toString(bytes), "65536");
+            assertEquals("ACCEPTED", serverOut.readLine());
+            assertTrue(client.waitFor(30, TimeUnit.SECONDS), "the writer handed every byte over and closed");
+            long redirected = agent.sockmapCounters()[AgentUnderTest.BYTES_REDIRECTED] - before[AgentUnderTest.BYTES_REDIRECTED];
+            assertTrue(redirected >= bytes, "the bytes were redirected: " + redirected);
+            long queued = PodTraffic.receiveMemory(a, 7003)[0];
+            assertTrue(queued >= bytes, "the reader holds them unread: " + queued + " bytes charged");
+
+            agent.gogo("stop " + bundle);
+            AgentUnderTest.await("the sockmap pins to be removed", 20, () -> !Files.exists(agent.sockmapPins()));
+            try (OutputStream release = server.getOutputStream()) {
+                release.write("read\n".getBytes(StandardCharsets.US_ASCII));
+            }
+            assertTrue(server.waitFor(30, TimeUnit.SECONDS), "the reader finished");
+            assertEquals("OK " + bytes, serverOut.readLine(), "every queued byte was read after the datapath stopped");
         }
     }
 

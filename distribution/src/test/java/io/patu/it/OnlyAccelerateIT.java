@@ -8,8 +8,6 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
 
@@ -26,7 +24,6 @@ class OnlyAccelerateIT extends WithAgent {
     /** redirectQueueBytes and redirectReceiveBuffer, the datapath's defaults. */
     static final long REDIRECT_QUEUE_BYTES = 64L << 20;
     static final long REDIRECT_RECEIVE_BUFFER = 8L << 20;
-    private static final Pattern SKMEM = Pattern.compile("skmem:\\(r(\\d+),rb(\\d+),");
 
     @Test
     void aStreamOfSmallWritesMovesToThePlainPathIntact() throws Exception {
@@ -89,7 +86,7 @@ class OnlyAccelerateIT extends WithAgent {
             assertEquals("ACCEPTED", server.readLine());
             // Without backpressure the writer would hand all 512 MiB to the kernel within a second.
             assertTrue(!client.waitFor(3, TimeUnit.SECONDS), "the writer is still blocked while nobody reads");
-            long[] memory = receiveMemory(a, 7412);
+            long[] memory = PodTraffic.receiveMemory(a, 7412);
             long queued = memory[0];
             // SO_RCVBUF doubles what it is given, capped at net.core.rmem_max first.
             long roomy = Math.min(REDIRECT_RECEIVE_BUFFER, 2 * hostRmemMax());
@@ -145,17 +142,6 @@ class OnlyAccelerateIT extends WithAgent {
         BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
         assertEquals("LISTENING", out.readLine());
         return out;
-    }
-
-    /** Bytes charged to the receive side of the pod's connection on PORT, and its receive buffer (ss -m). */
-    private static long[] receiveMemory(TestPod pod, int port) throws Exception {
-        Process ss = new ProcessBuilder("ip", "netns", "exec", pod.name, "ss", "-tmnH", "state", "established",
-                "( sport = :" + port + " )").redirectErrorStream(true).start();
-        String out = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(ss.waitFor(10, TimeUnit.SECONDS));
-        Matcher m = SKMEM.matcher(out);
-        assertTrue(m.find(), "ss shows the connection's memory: " + out);
-        return new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))};
     }
 
     private static long hostRmemMax() throws Exception {

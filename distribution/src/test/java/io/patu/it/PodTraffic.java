@@ -10,6 +10,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -18,6 +20,8 @@ import com.fasterxml.jackson.databind.JsonNode;
  * cgroup, where the sockops program sees their sockets.
  */
 final class PodTraffic {
+    private static final Pattern SKMEM = Pattern.compile("skmem:\\(r(\\d+),rb(\\d+),");
+
     private PodTraffic() {
     }
 
@@ -119,5 +123,19 @@ final class PodTraffic {
                 agent.cgroup.toString(), pod.name));
         line.addAll(List.of(command));
         return new ProcessBuilder(line).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    }
+
+    /**
+     * Bytes charged to the receive side of the pod's connection on local {@code port} (established, or closed by
+     * its peer), redirected ones included, and its receive buffer ({@code ss -m}: r and rb).
+     */
+    static long[] receiveMemory(TestPod pod, int port) throws Exception {
+        Process ss = new ProcessBuilder("ip", "netns", "exec", pod.name, "ss", "-tmnH", "state", "connected",
+                "( sport = :" + port + " )").redirectErrorStream(true).start();
+        String out = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(ss.waitFor(10, TimeUnit.SECONDS));
+        Matcher m = SKMEM.matcher(out);
+        assertTrue(m.find(), "ss shows the connection's memory: " + out);
+        return new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))};
     }
 }
