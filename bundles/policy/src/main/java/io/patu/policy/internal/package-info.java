@@ -1,0 +1,2 @@
+/** The policy bundle's implementation; nothing here is exported. */
+package io.patu.policy.internal;
