@@ -17,6 +17,7 @@
 #   --dist DIR   the assembled agent (default: distribution/target/patu)
 # The agent's environment passes through: PATU_JVM_OPTS (extra JVM options), PATU_AOT=off, ...
 set -euo pipefail
+. "$(dirname "$(readlink -f "$0")")/as-root.sh"
 
 bench_dir=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 dist=$bench_dir/../distribution/target/patu
@@ -37,7 +38,6 @@ while [ $# -gt 0 ]; do
         *) die "unknown option '$1' (see --help)" ;;
     esac
 done
-[ "$(id -u)" = 0 ] || die "needs root: the agent creates a bridge and loads eBPF programs"
 dist=$(readlink -f "$dist")
 [ -x "$dist/bin/patu" ] || die "no agent at $dist (build it: mvn install, or pass --dist)"
 command -v jq >/dev/null || die "jq is missing (apt-get install jq)"

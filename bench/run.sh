@@ -23,6 +23,7 @@
 # Usage: bench/run.sh [--reps N] [--full] [--secs S] [--help]   (as root)
 # Results: bench/results/<timestamp>/{results.md,results.csv,results.png,raw.csv,verify.csv}
 set -euo pipefail
+. "$(dirname "$(readlink -f "$0")")/as-root.sh"
 
 bench_dir=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 repo=$(cd "$bench_dir/.." && pwd)
@@ -86,7 +87,6 @@ if [ -n "$secs" ]; then
 fi
 
 # ---------------------------------------------------------------- preconditions
-[ "$(id -u)" = 0 ] || die "run as root (sudo $0): it creates network namespaces, bridges and cgroups and loads eBPF programs"
 if [ ! -x "$patu_home/bin/patu" ] || [ ! -x "$patu_home/cni/patu" ]; then
 	die "no Patu build in $patu_home. Build it first:
     cd $repo && export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 && mvn -B -q install -DskipTests"
