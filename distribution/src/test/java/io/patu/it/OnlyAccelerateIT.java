@@ -79,7 +79,7 @@ class OnlyAccelerateIT extends WithAgent {
             assertEquals(0, after[AgentUnderTest.TO_PLAIN_SMALL] - before[AgentUnderTest.TO_PLAIN_SMALL],
                     "128 KiB writes are no stream for TCP");
             assertEquals(0, after[AgentUnderTest.SOCKETS_LEFT] - before[AgentUnderTest.SOCKETS_LEFT]);
-            PodTraffic.assertCarriedByRedirection(before, after, bytes);
+            assertRedirectedButForBackpressure(before, after, bytes);
 
             before = after;
             stream(c, d, "7422", bytes, 16384);
@@ -87,8 +87,19 @@ class OnlyAccelerateIT extends WithAgent {
             assertEquals(0, after[AgentUnderTest.TO_PLAIN_SMALL] - before[AgentUnderTest.TO_PLAIN_SMALL],
                     "at MTU 1500 a 16 KiB stream stays redirected");
             assertEquals(0, after[AgentUnderTest.SOCKETS_LEFT] - before[AgentUnderTest.SOCKETS_LEFT]);
-            PodTraffic.assertCarriedByRedirection(before, after, bytes);
+            assertRedirectedButForBackpressure(before, after, bytes);
         }
+    }
+
+    /**
+     * The stream stayed with redirection: all of it redirected, or, when its byte-checking reader fell behind
+     * (a loaded machine), part of it sent through TCP by backpressure and never by the stream rule.
+     */
+    private static void assertRedirectedButForBackpressure(long[] before, long[] after, long bytes) {
+        long redirected = after[AgentUnderTest.BYTES_REDIRECTED] - before[AgentUnderTest.BYTES_REDIRECTED];
+        boolean backpressure = after[AgentUnderTest.TO_PLAIN_FULL] > before[AgentUnderTest.TO_PLAIN_FULL];
+        assertTrue(redirected >= bytes || backpressure && redirected > bytes / 16,
+                "redirected " + redirected + " of " + bytes + " bytes" + (backpressure ? ", the rest by backpressure" : ""));
     }
 
     /** {@code bytes} from {@code client} to {@code server} in writes of {@code writeSize}, every byte checked. */
