@@ -1,26 +1,33 @@
 #!/usr/bin/env bash
-# Patu benchmark: one command, three setups, same pods, same workloads.
+# Patu benchmark: one command, four setups, same workloads.
 #
 #   reference   two netns pods on a bridge built by the reference CNI plugins
-#               (/usr/lib/cni/bridge + host-local)
+#               (/usr/lib/cni/bridge + host-local, MTU 1500)
+#   limit       client and server in one netns over loopback TCP (127.0.0.1,
+#               MTU 65536): what two processes of one host get, the figure to
+#               reach where socket redirection does not already go beyond it
 #   patu-plain  two pods created by Patu's CNI plugin, agent running, its
 #               datapath-sockmap bundle stopped: no socket redirection
 #   patu-accel  two pods created by Patu's CNI plugin, socket redirection on
 #
+# Both Patu agents run at the shipped node-local MTU (65535, docs/mtu.md)
+# unless --patu-mtu says otherwise (--patu-mtu 1500: the reference's layout).
+#
 # Workloads (client in pod b, server in pod a, both processes inside a cgroup v2
 # of the setup, which is the cgroup Patu's sockops program is attached to):
-#   iperf3, one TCP stream, write sizes 64 B, 1 KiB, 16 KiB, 128 KiB: throughput
+#   iperf3, one TCP stream, write sizes 64 B, 1, 4, 16, 64 and 128 KiB: throughput
 #   sockperf TCP ping-pong, 64 B and 1 KiB messages: latency p50 / p99
 #   CPU cost of both: busy CPU of the whole machine (/proc/stat) and CPU time
 #   of the pods' own processes (cgroup cpu.stat), per GB or per transaction.
 #
 # Every run is checked: reference and patu-plain must carry the payload over
-# the veths (and patu-plain must have no sockops program on its cgroup);
+# the veths (and patu-plain must have no sockops program on its cgroup), the
+# limit over its namespace's loopback device;
 # patu-accel must carry at least 90 % of it through sk_msg redirection
 # (bytes_redirected).  A figure from a run that failed its check is reported
 # as INVALID, never as a number.
 #
-# Usage: bench/run.sh [--reps N] [--full] [--secs S] [--help]   (as root)
+# Usage: bench/run.sh [--reps N] [--full] [--secs S] [--patu-mtu N] [--help]   (as root)
 # Results: bench/results/<timestamp>/{results.md,results.csv,results.png,raw.csv,verify.csv}
 set -euo pipefail
 . "$(dirname "$(readlink -f "$0")")/as-root.sh"
@@ -36,13 +43,14 @@ reps=3
 full=0
 secs=""
 cni_runs=""
-write_sizes="64 1024 16384 131072"
+write_sizes="64 1024 4096 16384 65536 131072"
 pp_msg_sizes="64 1024"
 datapath_config=""
+patu_mtu=""
 
 usage() {
 	cat >&2 <<EOF
-usage: $0 [--reps N] [--full] [--secs S] [--cni-runs N] [--sizes "B ..."] [--pingpong "B ..."] [--datapath-config JSON]
+usage: $0 [--reps N] [--full] [--secs S] [--cni-runs N] [--sizes "B ..."] [--pingpong "B ..."] [--datapath-config JSON] [--patu-mtu N]
   --reps N   repetitions of every workload on every setup (default $reps); medians are reported
   --full     longer runs (10 s per iperf3 and sockperf run instead of 4 s)
   --secs S   seconds per measured run, overriding the mode (for a smoke test)
@@ -51,6 +59,8 @@ usage: $0 [--reps N] [--full] [--secs S] [--cni-runs N] [--sizes "B ..."] [--pin
   --pingpong "B ..."  sockperf ping-pong message sizes in bytes (default "$pp_msg_sizes"; "" skips them)
   --datapath-config JSON  extra io.patu.datapath.sockmap properties for both Patu agents, to measure other
                       thresholds, e.g. '{"smallWriteBytes": 2048}' (see conf/patu.json; default: none)
+  --patu-mtu N  io.patu.lifecycle mtu of both Patu agents (default: the agent's own, 65535); 1500 compares
+                      Patu on the reference's layout
 Runs as root. Needs the Patu distribution built in $patu_home
 (cd $repo && JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 mvn -B -q install -DskipTests).
 Installs missing Debian packages: iperf3 sockperf jq bpftool gnuplot-nox containernetworking-plugins iproute2.
@@ -69,11 +79,14 @@ while [ $# -gt 0 ]; do
 	--sizes) [ $# -ge 2 ] || usage; write_sizes=$2; shift 2 ;;
 	--pingpong) [ $# -ge 2 ] || usage; pp_msg_sizes=$2; shift 2 ;;
 	--datapath-config) [ $# -ge 2 ] || usage; datapath_config=$2; shift 2 ;;
+	--patu-mtu) [ $# -ge 2 ] || usage; patu_mtu=$2; shift 2 ;;
 	-h|--help) usage ;;
 	*) echo "bench: unknown option '$1'" >&2; usage ;;
 	esac
 done
 [[ $reps =~ ^[1-9][0-9]*$ ]] || die "--reps needs a positive integer, got '$reps'"
+[ -z "$patu_mtu" ] || { [[ $patu_mtu =~ ^[1-9][0-9]*$ ]] && [ "$patu_mtu" -ge 1280 ] && [ "$patu_mtu" -le 65535 ]; } \
+	|| die "--patu-mtu needs an MTU from 1280 to 65535, got '$patu_mtu'"
 if [ "$full" = 1 ]; then iperf_secs=10; pp_secs=10; mode=full; else iperf_secs=4; pp_secs=4; mode=quick; fi
 [ -n "$cni_runs" ] || { [ "$full" = 1 ] && cni_runs=300 || cni_runs=100; }
 [[ $cni_runs =~ ^[0-9]+$ ]] || die "--cni-runs needs a number, got '$cni_runs'"
@@ -151,7 +164,7 @@ out=$bench_dir/results/$(date -u +%Y%m%dT%H%M%SZ)
 [ -e "$out" ] && out=$out-$id
 raw=$tmp/raw.csv verify=$tmp/verify.csv
 
-setups=(reference patu-plain patu-accel)
+setups=(reference limit patu-plain patu-accel)
 declare -A cg ns_a ns_b ip_a ip_b veth_a veth_b plugin plugin_path netconf sock bpffs bridge subnet conf
 declare -A agent_pid agent_fd server_pids
 pods=()          # "setup pod" for every pod whose ADD was attempted
@@ -227,8 +240,12 @@ in_pod() { # in_pod CG NS CMD...
 cpu_busy_jiffies() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }  # user nice system irq softirq
 cg_usage_usec() { awk '$1 == "usage_usec" { print $2 }' "$1/cpu.stat"; }
 hz=$(getconf CLK_TCK)
-veth_bytes() { # rx+tx of both pods' host veths of SETUP
+veth_bytes() { # rx+tx of both pods' host veths of SETUP; for the limit, of its namespace's loopback device
 	local s=$1 v sum=0
+	if [ "$s" = limit ]; then
+		ip netns exec "${ns_a[$s]}" sh -c 'echo $(( $(cat /sys/class/net/lo/statistics/rx_bytes) + $(cat /sys/class/net/lo/statistics/tx_bytes) ))'
+		return
+	fi
 	for v in "${veth_a[$s]}" "${veth_b[$s]}"; do
 		sum=$((sum + $(cat "/sys/class/net/$v/statistics/rx_bytes") + $(cat "/sys/class/net/$v/statistics/tx_bytes")))
 	done
@@ -283,12 +300,12 @@ pick_subnet() {
 # ---------------------------------------------------------------- setups
 mkdir -p "$tmp/ipam"
 for s in "${setups[@]}"; do
-	short=${s#patu-}; short=${short:0:3}                    # ref pla acc
+	short=${s#patu-}; short=${short:0:3}                    # ref lim pla acc
 	cg[$s]=$cg_root/patu-bench-$id-$s
 	mkdir "${cg[$s]}"
 	ns_a[$s]=$tag-$short-a
 	ns_b[$s]=$tag-$short-b
-	bridge[$s]=${tag}${short:0:1}                           # pb<pid>r / p / a, <= 15 chars
+	bridge[$s]=${tag}${short:0:1}                           # pb<pid>r / l / p / a, <= 15 chars
 	pick_subnet
 	subnet[$s]=$picked
 done
@@ -326,11 +343,15 @@ start_agent() { # start_agent SETUP
 	cat >"${conf[$s]}" <<EOF
 {
   ":configurator:resource-version": 1,
-  "io.patu.lifecycle": { "bridgeName": "${bridge[$s]}", "mtu": 1500, "socketPath": "${sock[$s]}", "stateDir": "$tmp/$s-state" },
+  "io.patu.lifecycle": { "bridgeName": "${bridge[$s]}", "socketPath": "${sock[$s]}", "stateDir": "$tmp/$s-state" },
   "io.patu.ipam": { "subnet": "${subnet[$s]}", "gateway": "", "stateDir": "$tmp/$s-state" },
   "io.patu.datapath.sockmap": { "bpffsDir": "${bpffs[$s]}", "cgroupPath": "${cg[$s]}" }
 }
 EOF
+	if [ -n "$patu_mtu" ]; then
+		jq --argjson mtu "$patu_mtu" '."io.patu.lifecycle".mtu = $mtu' "${conf[$s]}" >"${conf[$s]}.new"
+		mv "${conf[$s]}.new" "${conf[$s]}"
+	fi
 	if [ -n "$datapath_config" ]; then
 		jq --argjson extra "$datapath_config" '."io.patu.datapath.sockmap" += $extra' "${conf[$s]}" >"${conf[$s]}.new"
 		mv "${conf[$s]}.new" "${conf[$s]}"
@@ -384,6 +405,13 @@ start_agent patu-accel
 add_pod() { # add_pod SETUP a|b
 	local s=$1 p=$2 nsname result addr iflink veth
 	[ "$p" = a ] && nsname=${ns_a[$s]} || nsname=${ns_b[$s]}
+	if [ "$s" = limit ]; then # one namespace for both ends: loopback TCP
+		[ "$p" = a ] || { ns_b[$s]=${ns_a[$s]}; ip_b[$s]=127.0.0.1; veth_b[$s]=lo; return; }
+		ip netns add "$nsname"
+		ip netns exec "$nsname" ip link set lo up
+		ip_a[$s]=127.0.0.1; veth_a[$s]=lo
+		return
+	fi
 	ip netns add "$nsname"
 	pods+=("$s $p")
 	result=$(cni_call "$s" ADD "$p") || die "$s: CNI ADD of pod $p failed: $result"
@@ -397,7 +425,11 @@ add_pod() { # add_pod SETUP a|b
 for s in "${setups[@]}"; do
 	add_pod "$s" a
 	add_pod "$s" b
-	say "$s: pod a ${ip_a[$s]} (veth ${veth_a[$s]}), pod b ${ip_b[$s]} (veth ${veth_b[$s]}), bridge ${bridge[$s]}, subnet ${subnet[$s]}"
+	if [ "$s" = limit ]; then
+		say "$s: client and server in netns ${ns_a[$s]} over loopback, MTU $(ip netns exec "${ns_a[$s]}" cat /sys/class/net/lo/mtu)"
+		continue
+	fi
+	say "$s: pod a ${ip_a[$s]} (veth ${veth_a[$s]}, MTU $(cat "/sys/class/net/${veth_a[$s]}/mtu")), pod b ${ip_b[$s]} (veth ${veth_b[$s]}), bridge ${bridge[$s]} (MTU $(cat "/sys/class/net/${bridge[$s]}/mtu")), subnet ${subnet[$s]}"
 done
 
 # Servers in pod a, inside the setup's cgroup, for the whole run.
@@ -425,6 +457,8 @@ check_run() { # check_run SETUP PAYLOAD VETH REDIRECTED [SMALL_WRITE_SWITCHES [B
 	case $s in
 	reference)
 		[ "$veth" -ge "$payload" ] && echo "1 payload-on-veths" || echo "0 veths-carried-less-than-payload" ;;
+	limit)  # lo counts each byte once on rx and once on tx
+		[ "$veth" -ge "$payload" ] && echo "1 payload-on-loopback" || echo "0 loopback-carried-less-than-payload" ;;
 	patu-plain)
 		if [ "$(sockops_on "${cg[$s]}")" != 0 ] || [ -n "$(ls -A "${bpffs[$s]}/sockmap" 2>/dev/null)" ]; then
 			echo "0 sockmap-datapath-present"
@@ -539,7 +573,7 @@ start_s=$SECONDS
 for ((rep = 1; rep <= reps; rep++)); do
 	# The setup order rotates with the repetition, so no setup always runs first.
 	order=()
-	for i in 0 1 2; do order+=("${setups[$(((i + rep - 1) % 3))]}"); done
+	for i in "${!setups[@]}"; do order+=("${setups[$(((i + rep - 1) % ${#setups[@]}))]}"); done
 	for wl in "${iperf_sizes[@]}"; do
 		set -- $wl
 		for s in "${order[@]}"; do run_iperf "$rep" "$s" "$1" "$2"; done
@@ -626,26 +660,28 @@ for wl in "${iperf_sizes[@]}"; do set -- $wl; for m in thr_gbps cpu_machine_s_pe
 for wl in "${pp_sizes[@]}"; do set -- $wl; for m in p50_us p99_us cpu_machine_us_per_txn cpu_pods_us_per_txn; do rows+=("pingpong-$2 $m"); done; done
 
 csv=$out/results.csv md_table=$tmp/table.md plotdat=$tmp/plot.dat
-echo "workload,metric,reference,patu-plain,patu-accel,ratio_plain_ref,ratio_accel_ref" >"$csv"
+patu_mtu_label=${patu_mtu:-65535 (the agent default)}
+echo "workload,metric,reference,limit,patu-plain,patu-accel,ratio_plain_ref,ratio_accel_ref,ratio_plain_limit,ratio_accel_limit" >"$csv"
 {
-	echo "| workload | metric | reference | patu-plain | patu-accel | plain/ref | accel/ref |"
-	echo "|---|---|---:|---:|---:|---:|---:|"
+	echo "| workload | metric | reference | limit | patu-plain | patu-accel | plain/ref | accel/ref | plain/limit | accel/limit |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 } >"$md_table"
 : >"$plotdat.hi"; : >"$plotdat.lo"
 for r in "${rows[@]}"; do
 	set -- $r
 	w=$1 m=$2
-	ref=$(median_cell reference "$w" "$m"); pla=$(median_cell patu-plain "$w" "$m"); acc=$(median_cell patu-accel "$w" "$m")
-	rp=$(ratio "$pla" "$ref"); ra=$(ratio "$acc" "$ref")
-	echo "$w,$m,$ref,$pla,$acc,$rp,$ra" >>"$csv"
+	ref=$(median_cell reference "$w" "$m"); lim=$(median_cell limit "$w" "$m")
+	pla=$(median_cell patu-plain "$w" "$m"); acc=$(median_cell patu-accel "$w" "$m")
+	rp=$(ratio "$pla" "$ref"); ra=$(ratio "$acc" "$ref"); lp=$(ratio "$pla" "$lim"); la=$(ratio "$acc" "$lim")
+	echo "$w,$m,$ref,$lim,$pla,$acc,$rp,$ra,$lp,$la" >>"$csv"
 	d=$(decimals "$m")
-	echo "| $(workload_label "$w") | $(metric_label "$m") | $(fmt "$ref" "$d") | $(fmt "$pla" "$d") | $(fmt "$acc" "$d") | $rp | $ra |" >>"$md_table"
+	echo "| $(workload_label "$w") | $(metric_label "$m") | $(fmt "$ref" "$d") | $(fmt "$lim" "$d") | $(fmt "$pla" "$d") | $(fmt "$acc" "$d") | $rp | $ra | $lp | $la |" >>"$md_table"
 	label="${w#iperf3-}"; [[ $w == pingpong-* ]] && label="pp ${w#pingpong-}"; [[ $w == iperf3-* ]] && label="iperf ${w#iperf3-}"
-	[ "$rp" = n/a ] && rp=NaN; [ "$ra" = n/a ] && ra=NaN
+	[ "$rp" = n/a ] && rp=NaN; [ "$ra" = n/a ] && ra=NaN; [ "$la" = n/a ] && la=NaN
 	if [ "$m" = thr_gbps ]; then
-		echo "\"$label\" $rp $ra" >>"$plotdat.hi"
+		echo "\"$label\" $rp $ra $la" >>"$plotdat.hi"
 	else
-		echo "\"$label $(metric_short "$m")\" $rp $ra" >>"$plotdat.lo"
+		echo "\"$label $(metric_short "$m")\" $rp $ra $la" >>"$plotdat.lo"
 	fi
 done
 
@@ -681,21 +717,25 @@ set boxwidth 0.9
 set grid ytics
 set key outside top center horizontal
 set yrange [0:*]
-set multiplot layout 2,1 title "Patu vs reference bridge+host-local: ratio of medians ($reps reps, $mode mode, $(uname -r), $(nproc) vCPU)"
-set title "iperf3 throughput, ratio to reference (higher is better; INVALID figures are left out)"
+set multiplot layout 2,1 title "Patu vs reference bridge+host-local (MTU 1500) and vs the limit (loopback TCP in one netns): ratio of medians ($reps reps, $mode mode, Patu MTU $patu_mtu_label, $(uname -r), $(nproc) vCPU)"
+set title "iperf3 throughput, ratio (higher is better; INVALID figures are left out)"
 set xtics nomirror
 plot "$plotdat.hi" using 2:xtic(1) title "patu-plain / reference" lc rgb "#7f7f7f", \
      "" using 3 title "patu-accel / reference" lc rgb "#1f77b4", \
-     "" using (\$0 - 1.0/6):2:(sprintf("%.2f", \$2)) with labels offset 0,0.6 notitle, \
-     "" using (\$0 + 1.0/6):3:(sprintf("%.2f", \$3)) with labels offset 0,0.6 notitle, \
-     1 with lines lc rgb "#d62728" lw 2 title "reference = 1"
-set title "latency and CPU cost, ratio to reference (lower is better; INVALID figures are left out)"
+     "" using 4 title "patu-accel / limit" lc rgb "#2ca02c", \
+     "" using (\$0 - 0.25):2:(sprintf("%.2f", \$2)) with labels offset 0,0.6 font ",8" notitle, \
+     "" using (\$0):3:(sprintf("%.2f", \$3)) with labels offset 0,0.6 font ",8" notitle, \
+     "" using (\$0 + 0.25):4:(sprintf("%.2f", \$4)) with labels offset 0,0.6 font ",8" notitle, \
+     1 with lines lc rgb "#d62728" lw 2 title "reference or limit = 1"
+set title "latency and CPU cost, ratio (lower is better; INVALID figures are left out)"
 set xtics rotate by -30
 plot "$plotdat.lo" using 2:xtic(1) title "patu-plain / reference" lc rgb "#7f7f7f", \
      "" using 3 title "patu-accel / reference" lc rgb "#1f77b4", \
-     "" using (\$0 - 1.0/6):2:(sprintf("%.2f", \$2)) with labels offset 0,0.6 font ",8" notitle, \
-     "" using (\$0 + 1.0/6):3:(sprintf("%.2f", \$3)) with labels offset 0,0.6 font ",8" notitle, \
-     1 with lines lc rgb "#d62728" lw 2 title "reference = 1"
+     "" using 4 title "patu-accel / limit" lc rgb "#2ca02c", \
+     "" using (\$0 - 0.25):2:(sprintf("%.2f", \$2)) with labels offset 0,0.6 font ",7" notitle, \
+     "" using (\$0):3:(sprintf("%.2f", \$3)) with labels offset 0,0.6 font ",7" notitle, \
+     "" using (\$0 + 0.25):4:(sprintf("%.2f", \$4)) with labels offset 0,0.6 font ",7" notitle, \
+     1 with lines lc rgb "#d62728" lw 2 title "reference or limit = 1"
 unset multiplot
 EOF
 
@@ -733,6 +773,7 @@ elapsed=$SECONDS
 	echo
 	echo "Mode $mode: $reps repetitions; iperf3 runs of $iperf_secs s, sockperf runs of $pp_secs s; medians over repetitions."
 	[ -z "$datapath_config" ] || echo "Datapath configuration on top of the defaults (both Patu agents): \`$datapath_config\`."
+	echo "Patu node-local MTU (io.patu.lifecycle mtu): $patu_mtu_label; the reference runs at 1500, the limit over loopback (MTU 65536)."
 	echo "Machine: $(uname -r), $(nproc) vCPU; load average at the end $(cut -d' ' -f1-3 /proc/loadavg) (other users' work counts in whole-machine CPU)."
 	echo "Patu build: $patu_home (repo commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$repo" diff --quiet HEAD -- bundles bpf cni 2>/dev/null || echo ', with uncommitted changes in bundles/bpf/cni'))."
 	echo "Total run time: ${elapsed} s."
@@ -749,6 +790,8 @@ elapsed=$SECONDS
 	echo
 	echo "- reference: pods from $ref_cni_dir/bridge + host-local ($(basename "$out")/reference.conflist); valid when the"
 	echo "  pods' host veths carried at least the payload."
+	echo "- limit: client and server in one network namespace, over 127.0.0.1, in a cgroup of their own; valid when the"
+	echo "  namespace's loopback device carried at least the payload."
 	echo "- patu-plain: pods from Patu's CNI plugin; the agent's io.patu.datapath-sockmap bundle stopped through its Gogo"
 	echo "  shell before the pods were created; valid when no sockops program is attached to its cgroup, no pin exists"
 	echo "  under its bpffs sockmap directory, and the veths carried at least the payload."

@@ -23,7 +23,10 @@
  * queue is read from its socket (patu_kernel.h).  A small-write stream's
  * writer then leaves sock_hash altogether (patu_sockops, RTT callback):
  * TCP through tcp_bpf sends such writes one segment each; its reader
- * follows on the next segment it receives.
+ * follows on the next segment it receives.  On a connection between pods
+ * at the jumbo node-local MTU (docs/mtu.md) plain TCP also beats a redirect
+ * for streams of writes up to 64 KB, so there the same rule takes streams of
+ * such writes to TCP (jumbo_msg_bytes, jumbo_mss in patu_redirect_policy).
  *
  * Switching paths must keep the byte stream in order.  tcp_bpf's recvmsg
  * reads the redirected queue before the TCP receive queue, so going from
@@ -288,21 +291,44 @@ static __always_inline void grow_receive_buffer(struct bpf_sock_ops *skops)
 }
 
 /*
+ * Whether the socket of this callback holds received bytes its application
+ * has not read yet.  Redirected bytes are charged to sk_rmem_alloc like
+ * TCP's; the segment of a header callback is not charged yet.
+ */
+static __always_inline int has_unread_bytes(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *sk = skops->sk;
+	struct tcp_sock *tp;
+
+	if (!sk)
+		return 1;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 1;
+	return tp->inet_conn.icsk_inet.sk.sk_backlog.rmem_alloc.counter != 0;
+}
+
+/*
  * A small-write stream's writer leaves sock_hash (sk_msg may not change
  * the map): tcp_bpf carries small writes on TCP one segment each, plain
  * TCP batches them.  Its peer follows: it can never be redirected to
  * again, and its own writes find no socket to redirect to.  Both then run
- * plain TCP, in order; whatever was redirected to them earlier stays
- * readable.  Returns whether the socket is on plain TCP for good.
+ * plain TCP, in order.  A socket leaves only while it holds nothing unread:
+ * leaving the map drops its psock, and with it the redirected bytes still
+ * queued there (only tcp_bpf reads them, before the TCP queue); until then
+ * tcp_bpf keeps reading both queues in order, and the next segment or ACK
+ * tries again.  Returns whether the socket is on plain TCP for good.
  */
-static __always_inline int leave_if_small_writes(const struct patu_sock_key *key, struct patu_conn_dir *mine,
-						 const struct patu_conn_dir *theirs)
+static __always_inline int leave_if_small_writes(struct bpf_sock_ops *skops, const struct patu_sock_key *key,
+						 struct patu_conn_dir *mine, const struct patu_conn_dir *theirs)
 {
 	struct patu_sockmap_counters *stats;
 
 	if (mine->plain & PATU_PLAIN_LEFT_MAP)
 		return 1;
 	if (!(mine->plain & PATU_PLAIN_SMALL_WRITES) && !(theirs->plain & PATU_PLAIN_LEFT_MAP))
+		return 0;
+	if (has_unread_bytes(skops))
 		return 0;
 	if (bpf_map_delete_elem(&sock_hash, key))
 		return 0;
@@ -330,7 +356,7 @@ static __always_inline void on_tcp_segment(struct bpf_sock_ops *skops)
 		return;
 	mine = &conn->dir[side & 1];
 	theirs = &conn->dir[(side & 1) ^ 1];
-	if (leave_if_small_writes(&key, mine, theirs)) {
+	if (leave_if_small_writes(skops, &key, mine, theirs)) {
 		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags &
 					  ~(BPF_SOCK_OPS_PARSE_ALL_HDR_OPT_CB_FLAG | BPF_SOCK_OPS_RTT_CB_FLAG));
 		return;
@@ -462,7 +488,15 @@ static __always_inline int may_redirect(struct sk_msg_md *msg, struct patu_conn_
 		return 0;
 	policy = bpf_map_lookup_elem(&redirect_policy, &key);
 	if (policy && policy->small_run_msgs) {
-		if (size >= policy->small_msg_bytes)
+		__u32 small = policy->small_msg_bytes;
+
+		/* The writer's MSS says which MTU its connection runs at. */
+		if (policy->jumbo_mss && policy->jumbo_msg_bytes > small) {
+			writer = bpf_skc_to_tcp_sock(msg->sk);
+			if (writer && writer->mss_cache >= policy->jumbo_mss)
+				small = policy->jumbo_msg_bytes;
+		}
+		if (size >= small)
 			mine->small_run = 0;
 		else if (mine->small_run < policy->small_run_msgs)
 			mine->small_run++;

@@ -40,6 +40,7 @@ struct tcp_sock {
 	struct inet_connection_sock inet_conn;
 	__u32 write_seq;	/* one past the last byte the application handed to TCP */
 	__u32 copied_seq;	/* one past the last byte the application read from TCP */
+	__u32 mss_cache;	/* the current effective sending MSS: follows the connection's path MTU */
 } __attribute__((preserve_access_index));
 
 /* A read-only, untrusted view of any kernel object with BTF: loads from

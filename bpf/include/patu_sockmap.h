@@ -45,6 +45,13 @@
  * sock_hash, for the plain TCP path.  The agent writes the thresholds from
  * its configuration.
  *
+ * On a connection whose MSS is at least jumbo_mss (both ends on the
+ * node-local jumbo MTU, docs/mtu.md), plain TCP moves 64 KB segments with
+ * one wake-up each and beats a redirect for every write size up to
+ * jumbo_msg_bytes: there a message shorter than jumbo_msg_bytes counts as
+ * small.  Writes of that size and more, and request/response traffic, stay
+ * redirected.  A connection at a 1500-byte MTU keeps small_msg_bytes.
+ *
  * Backpressure: a redirect charges the reader's receive memory but never
  * waits for room, so past a limit the writer takes the TCP path, whose
  * window makes it wait.  Redirected bytes count against the same receive
@@ -129,12 +136,14 @@ struct patu_sockmap_counters {
 	__u64 sockets_left;	  /* offset 88: host byte order; sockets of small-write streams that left sock_hash */
 };
 
-/* Value of redirect_policy, written by the agent.  Size 16. */
+/* Value of redirect_policy, written by the agent.  Size 24. */
 struct patu_redirect_policy {
 	__u32 small_msg_bytes;	/* offset 0: host byte order; a message shorter than this is small */
 	__u32 small_run_msgs;	/* offset 4: host byte order; that many small messages in a row make a stream; 0: never */
 	__u32 queue_limit_bytes;	/* offset 8: host byte order; limit for readers with a small buffer; 0: no backpressure */
 	__u32 rcvbuf_bytes;	/* offset 12: host byte order; receive buffer for readers held back; 0: leave it */
+	__u32 jumbo_msg_bytes;	/* offset 16: host byte order; on a jumbo connection a message shorter than this is small */
+	__u32 jumbo_mss;	/* offset 20: host byte order; a writer's MSS from which its connection is jumbo; 0: never */
 };
 
 /*

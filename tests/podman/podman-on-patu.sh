@@ -309,6 +309,21 @@ NETNS+=("$ns_a"); VETHS+=("$veth_a")
 [[ "$ip_a" =~ ^[0-9.]+$ ]] || fail "container A got no address on $NET"
 wait_listen "container A" "$ns_a"
 
+# --- MTUs (docs/mtu.md): the container, its veth and the bridge at the agent's node-local MTU (the shipped
+# 65535), the container's default route at the MTU of the device of the host's default route.
+want_mtu=$(jq '."io.patu.lifecycle".mtu' "$TMP/agent.json")
+uplink_dev=$(ip -4 route show default | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n 1)
+uplink_mtu=$( [ -n "$uplink_dev" ] && cat "/sys/class/net/$uplink_dev/mtu" || echo 1500)
+mtu_ctr=$(pm exec "$ctr_a" cat /sys/class/net/eth0/mtu)
+mtu_veth=$(cat "/sys/class/net/$veth_a/mtu"); mtu_bridge=$(cat "/sys/class/net/$BRIDGE/mtu")
+route_a=$(nsenter --net="$ns_a" ip -4 route show default)
+log "MTU: container eth0 $mtu_ctr, host veth $mtu_veth, bridge $mtu_bridge; container default route: $route_a (uplink $uplink_dev $uplink_mtu)"
+[ "$mtu_ctr" = "$want_mtu" ] && [ "$mtu_veth" = "$want_mtu" ] && [ "$mtu_bridge" = "$want_mtu" ] \
+    || fail "container, veth and bridge MTU $mtu_ctr/$mtu_veth/$mtu_bridge, the agent's mtu is $want_mtu"
+if [ "$uplink_mtu" -lt "$want_mtu" ]; then
+    [[ "$route_a" == *" mtu $uplink_mtu"* ]] || fail "the container's default route lacks mtu $uplink_mtu: $route_a"
+fi
+
 # --- counters ------------------------------------------------------------------------------------------
 node_redirected() {
     bpftool -j map dump pinned "$BPFFS/sockmap/sockmap_stats" | jq '[.. | objects | .bytes_redirected? // empty] | add // 0'

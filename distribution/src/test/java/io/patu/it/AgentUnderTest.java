@@ -67,7 +67,12 @@ final class AgentUnderTest implements AutoCloseable {
     private final List<String> output = new ArrayList<>();
 
     AgentUnderTest() throws Exception {
-        this(null, null, null);
+        this(null, null, null, Map.of());
+    }
+
+    /** An agent whose {@code io.patu.lifecycle} configuration also has these properties (e.g. mtu, uplinkMtu). */
+    AgentUnderTest(Map<String, Object> lifecycle) throws Exception {
+        this(null, null, null, lifecycle);
     }
 
     /**
@@ -75,15 +80,16 @@ final class AgentUnderTest implements AutoCloseable {
      * state directory holds {@code features.json} with the given content before it starts (null: none).
      */
     AgentUnderTest(String profile, String featuresJson) throws Exception {
-        this(profile, featuresJson, null);
+        this(profile, featuresJson, null, Map.of());
     }
 
     /** An agent whose pins go to {@code sharedBpffsDir}, another agent's, instead of a directory of its own. */
     AgentUnderTest(Path sharedBpffsDir) throws Exception {
-        this(null, null, sharedBpffsDir);
+        this(null, null, sharedBpffsDir, Map.of());
     }
 
-    private AgentUnderTest(String profile, String featuresJson, Path sharedBpffsDir) throws Exception {
+    private AgentUnderTest(String profile, String featuresJson, Path sharedBpffsDir, Map<String, Object> lifecycle)
+            throws Exception {
         bpffsDir = sharedBpffsDir != null ? sharedBpffsDir : Path.of("/sys/fs/bpf/patu-it-" + id);
         ownsBpffsDir = sharedBpffsDir == null;
         work = Files.createTempDirectory("patu-it-" + id);
@@ -93,9 +99,11 @@ final class AgentUnderTest implements AutoCloseable {
         subnetPrefix = "10.203." + third + ".";
         cgroup = CgroupV2.create(CgroupV2.ensureMounted(), "patu-it-" + id);
         Path config = work.resolve("patu.json");
+        Map<String, Object> lifecycleConfig = new java.util.HashMap<>(lifecycle);
+        // The MTUs stay the shipped defaults unless a test says otherwise: the jumbo node-local path.
+        lifecycleConfig.putAll(Map.of("bridgeName", bridge, "socketPath", socket.toString(), "stateDir", stateDir.toString()));
         Files.write(config, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(Map.of(
-                "io.patu.lifecycle", Map.of("bridgeName", bridge, "socketPath", socket.toString(),
-                        "stateDir", stateDir.toString(), "mtu", 1500),
+                "io.patu.lifecycle", lifecycleConfig,
                 "io.patu.ipam", Map.of("subnet", subnetPrefix + "0/24", "stateDir", stateDir.toString()),
                 "io.patu.datapath.sockmap", Map.of("bpffsDir", bpffsDir.toString(), "cgroupPath", cgroup.toString()))));
         if (featuresJson != null) {

@@ -37,8 +37,9 @@ class HalfCloseIT extends WithAgent {
             if (writeSize < OnlyAccelerateIT.SMALL_MSG_BYTES) {
                 // A stream of small writes leaves redirection after a few messages: the half-close then
                 // travels on TCP behind the redirected start of the request.
-                assertEquals(2, after[AgentUnderTest.SOCKETS_LEFT] - before[AgentUnderTest.SOCKETS_LEFT],
-                        "both ends left the sockhash for plain TCP");
+                // Its reader follows once a segment finds it holding nothing unread.
+                long left = after[AgentUnderTest.SOCKETS_LEFT] - before[AgentUnderTest.SOCKETS_LEFT];
+                assertTrue(left == 1 || left == 2, "the writer left the sockhash for plain TCP (" + left + " sockets left)");
             } else {
                 PodTraffic.assertCarriedByRedirection(before, after, bytes);
             }

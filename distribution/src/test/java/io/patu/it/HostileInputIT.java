@@ -255,6 +255,8 @@ class HostileInputIT extends WithAgent {
                 return wrongJsonTypes(index);
             } else if (pick < 93) {
                 return pathTraversal(index);
+            } else if (pick < 96) {
+                return invalidMtu(index);
             }
             return invalidIpam(index);
         }
@@ -461,6 +463,15 @@ class HostileInputIT extends WithAgent {
                 }
             }
             return of(index, "path-traversal", env, VALID, 4);
+        }
+
+        /** The conflist's mtu outside 68..65535, or not an integer (docs/mtu.md): error 7 before anything is made. */
+        private Case invalidMtu(int index) {
+            String mtu = anyOf("-5", "0", "67", "65536", "4294967363", "-2147483648", "1e309", "9000.5", "9e3", "\"9000\"",
+                    "\"\"", "true", "[1500]", "{\"mtu\":1500}", Integer.toString(65536 + random.nextInt(Integer.MAX_VALUE - 65536)),
+                    Integer.toString(-random.nextInt(Integer.MAX_VALUE)), Integer.toString(random.nextInt(68)));
+            return of(index, "invalid-mtu", env(anyOf("ADD", "ADD", "CHECK")),
+                    "{\"cniVersion\":\"1.0.0\",\"name\":\"patu-it\",\"type\":\"patu\",\"mtu\":" + mtu + "}", 7);
         }
 
         private Case invalidIpam(int index) {

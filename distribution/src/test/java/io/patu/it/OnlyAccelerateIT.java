@@ -39,12 +39,76 @@ class OnlyAccelerateIT extends WithAgent {
             long[] after = agent.sockmapCounters();
             assertEquals(1, after[AgentUnderTest.TO_PLAIN_SMALL] - before[AgentUnderTest.TO_PLAIN_SMALL],
                     "the direction was marked a small-write stream");
-            assertEquals(2, after[AgentUnderTest.SOCKETS_LEFT] - before[AgentUnderTest.SOCKETS_LEFT],
-                    "the writer's socket left the sockhash, and the reader's followed");
+            // The reader follows only at a segment that finds it holding nothing unread (leaving drops what was
+            // redirected to it and not yet read); a reader that never catches up stays, correctly, with tcp_bpf.
+            long left = after[AgentUnderTest.SOCKETS_LEFT] - before[AgentUnderTest.SOCKETS_LEFT];
+            assertTrue(left == 1 || left == 2, "the writer's socket left the sockhash (" + left + " sockets left)");
             long redirected = after[AgentUnderTest.BYTES_REDIRECTED] - before[AgentUnderTest.BYTES_REDIRECTED];
             assertTrue(redirected < SMALL_RUN * 64, "only the first messages were redirected: " + redirected);
             assertTrue(a.vethBytes() + b.vethBytes() - vethBefore >= bytes, "the rest crossed the veths");
         }
+    }
+
+    /**
+     * The jumbo rule (docs/mtu.md, jumboWriteBytes): between pods at the node-local jumbo MTU a stream of
+     * 16 KiB writes leaves the sockhash for plain TCP, which carries it faster there, while a stream of
+     * 128 KiB writes stays redirected; between pods at MTU 1500 (the conflist's mtu) the same 16 KiB stream
+     * stays redirected. The counters say which path each stream took.
+     */
+    @Test
+    void onTheJumboMtuMediumWriteStreamsTakeTcpAndLargeWritesStayRedirected() throws Exception {
+        String plainMtu = "{\"cniVersion\":\"1.0.0\",\"name\":\"patu-it\",\"type\":\"patu\",\"mtu\":1500}";
+        try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b");
+                TestPod c = new TestPod(agent, "c", plainMtu); TestPod d = new TestPod(agent, "d", plainMtu)) {
+            long bytes = 64L << 20;
+            long[] before = agent.sockmapCounters();
+            long vethBefore = a.vethBytes() + b.vethBytes();
+            stream(a, b, "7420", bytes, 16384);
+            long[] after = agent.sockmapCounters();
+            assertEquals(1, after[AgentUnderTest.TO_PLAIN_SMALL] - before[AgentUnderTest.TO_PLAIN_SMALL],
+                    "the 16 KiB direction was marked a stream for TCP");
+            long left = after[AgentUnderTest.SOCKETS_LEFT] - before[AgentUnderTest.SOCKETS_LEFT];
+            assertTrue(left == 1 || left == 2, "the writer's socket left the sockhash (" + left + " sockets left)");
+            long redirected = after[AgentUnderTest.BYTES_REDIRECTED] - before[AgentUnderTest.BYTES_REDIRECTED];
+            assertTrue(redirected < SMALL_RUN * 16384L, "only the first writes were redirected: " + redirected);
+            assertTrue(a.vethBytes() + b.vethBytes() - vethBefore >= bytes, "the rest crossed the veths");
+
+            before = after;
+            stream(a, b, "7421", bytes, 128 << 10);
+            after = agent.sockmapCounters();
+            assertEquals(0, after[AgentUnderTest.TO_PLAIN_SMALL] - before[AgentUnderTest.TO_PLAIN_SMALL],
+                    "128 KiB writes are no stream for TCP");
+            assertEquals(0, after[AgentUnderTest.SOCKETS_LEFT] - before[AgentUnderTest.SOCKETS_LEFT]);
+            assertRedirectedButForBackpressure(before, after, bytes);
+
+            before = after;
+            stream(c, d, "7422", bytes, 16384);
+            after = agent.sockmapCounters();
+            assertEquals(0, after[AgentUnderTest.TO_PLAIN_SMALL] - before[AgentUnderTest.TO_PLAIN_SMALL],
+                    "at MTU 1500 a 16 KiB stream stays redirected");
+            assertEquals(0, after[AgentUnderTest.SOCKETS_LEFT] - before[AgentUnderTest.SOCKETS_LEFT]);
+            assertRedirectedButForBackpressure(before, after, bytes);
+        }
+    }
+
+    /**
+     * The stream stayed with redirection: all of it redirected, or, when its byte-checking reader fell behind
+     * (a loaded machine), part of it sent through TCP by backpressure and never by the stream rule.
+     */
+    private static void assertRedirectedButForBackpressure(long[] before, long[] after, long bytes) {
+        long redirected = after[AgentUnderTest.BYTES_REDIRECTED] - before[AgentUnderTest.BYTES_REDIRECTED];
+        boolean backpressure = after[AgentUnderTest.TO_PLAIN_FULL] > before[AgentUnderTest.TO_PLAIN_FULL];
+        assertTrue(redirected >= bytes || backpressure && redirected > bytes / 16,
+                "redirected " + redirected + " of " + bytes + " bytes" + (backpressure ? ", the rest by backpressure" : ""));
+    }
+
+    /** {@code bytes} from {@code client} to {@code server} in writes of {@code writeSize}, every byte checked. */
+    private void stream(TestPod server, TestPod client, String port, long bytes, int writeSize) throws Exception {
+        BufferedReader verdict = start(server, "server", server.address.getHostAddress(), port);
+        Process sender = PodTraffic.streamCheck(agent, client, "client", server.address.getHostAddress(), port,
+                Long.toString(bytes), Integer.toString(writeSize));
+        assertTrue(sender.waitFor(120, TimeUnit.SECONDS), "client finished");
+        assertEquals("OK " + bytes, verdict.readLine(), "every byte arrived, in order");
     }
 
     @Test
@@ -128,8 +192,8 @@ class OnlyAccelerateIT extends WithAgent {
             assertTrue(client.waitFor(120, TimeUnit.SECONDS), "client finished");
             assertEquals("OK " + (first + rest), server.readLine(), "every byte of both phases arrived, in order");
             long[] after = agent.sockmapCounters();
-            assertEquals(2, after[AgentUnderTest.SOCKETS_LEFT] - before[AgentUnderTest.SOCKETS_LEFT],
-                    "the small writes' writer left the sockhash, and its reader followed");
+            long left = after[AgentUnderTest.SOCKETS_LEFT] - before[AgentUnderTest.SOCKETS_LEFT];
+            assertTrue(left == 1 || left == 2, "the small writes' writer left the sockhash (" + left + " sockets left)");
             // The acknowledgement went back through TCP as well: its writer found no peer socket to redirect to.
             long redirected = after[AgentUnderTest.BYTES_REDIRECTED] - before[AgentUnderTest.BYTES_REDIRECTED];
             assertTrue(redirected < SMALL_RUN * 64, "nothing after the first small writes was redirected: " + redirected);

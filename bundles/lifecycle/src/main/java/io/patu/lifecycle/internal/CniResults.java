@@ -1,5 +1,6 @@
 package io.patu.lifecycle.internal;
 
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.Set;
@@ -21,16 +22,25 @@ final class CniResults {
      * ADD's result, shaped for {@code cniVersion}: host veth (index 0) and pod interface (index 1, with its
      * sandbox, which chained plugins such as bandwidth and tuning look for), the pod's addresses (each
      * naming interface 1, and before 1.0.0 carrying {@code version} "4" or "6"), its default routes and the
-     * extra routes of its ranges.
+     * extra routes of its ranges. From 1.1.0 on, the interfaces carry their MTU and the routes their MTU
+     * metric where they have one (docs/mtu.md).
      */
-    static byte[] addResult(String cniVersion, Pod pod, String hostVethMac) {
+    static byte[] addResult(String cniVersion, PodPlumbing.Wired wired) {
+        Pod pod = wired.pod();
         boolean ipVersions = NetworkConfig.SUPPORTED_VERSIONS.indexOf(cniVersion)
                 < NetworkConfig.SUPPORTED_VERSIONS.indexOf("1.0.0");
+        boolean mtus = NetworkConfig.SUPPORTED_VERSIONS.indexOf(cniVersion)
+                >= NetworkConfig.SUPPORTED_VERSIONS.indexOf("1.1.0");
         ObjectNode result = JsonTrees.object();
         result.put("cniVersion", cniVersion);
         ArrayNode interfaces = result.putArray("interfaces");
-        interfaces.addObject().put("name", pod.hostVeth()).put("mac", hostVethMac);
-        interfaces.addObject().put("name", pod.id().ifName()).put("mac", pod.mac()).put("sandbox", pod.netns());
+        ObjectNode hostVeth = interfaces.addObject().put("name", pod.hostVeth()).put("mac", wired.hostVethMac());
+        ObjectNode podInterface = interfaces.addObject().put("name", pod.id().ifName()).put("mac", pod.mac())
+                .put("sandbox", pod.netns());
+        if (mtus) {
+            hostVeth.put("mtu", wired.mtu());
+            podInterface.put("mtu", wired.mtu());
+        }
         ArrayNode ips = result.putArray("ips");
         ArrayNode routes = result.putArray("routes");
         Set<String> routed = new HashSet<>();
@@ -41,19 +51,24 @@ final class CniResults {
             }
             String gateway = IpText.of(address.gateway());
             ip.put("address", IpText.cidr(address.address(), address.prefixLength())).put("gateway", gateway).put("interface", 1);
-            addRoute(routes, routed, address.isIpv4() ? "0.0.0.0/0" : "::/0", gateway);
+            PodRoute defaultRoute = new PodRoute(InetAddress.ofLiteral(address.isIpv4() ? "0.0.0.0" : "::"), 0, null);
+            addRoute(routes, routed, address.isIpv4() ? "0.0.0.0/0" : "::/0", gateway,
+                    mtus ? wired.routeMtu(defaultRoute) : 0);
             for (PodRoute route : address.routes()) {
                 addRoute(routes, routed, IpText.cidr(route.destination(), route.prefixLength()),
-                        route.gateway() == null ? gateway : IpText.of(route.gateway()));
+                        route.gateway() == null ? gateway : IpText.of(route.gateway()), mtus ? wired.routeMtu(route) : 0);
             }
         }
         result.putObject("dns");
         return bytes(result);
     }
 
-    private static void addRoute(ArrayNode routes, Set<String> routed, String destination, String gateway) {
+    private static void addRoute(ArrayNode routes, Set<String> routed, String destination, String gateway, int mtu) {
         if (routed.add(destination + " " + gateway)) {
-            routes.addObject().put("dst", destination).put("gw", gateway);
+            ObjectNode route = routes.addObject().put("dst", destination).put("gw", gateway);
+            if (mtu > 0) {
+                route.put("mtu", mtu);
+            }
         }
     }
 

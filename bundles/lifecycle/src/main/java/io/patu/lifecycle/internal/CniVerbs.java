@@ -85,6 +85,7 @@ final class CniVerbs {
     }
 
     private WireResponse add(CniRequest request) throws IOException {
+        int attachmentMtu = request.config().mtu();
         Path netns = request.netns().orElseThrow();
         if (!NetNs.isNetworkNamespace(netns)) {
             throw new PatuException(CniError.INVALID_ENVIRONMENT, "CNI_NETNS " + CniRequest.printable(netns.toString())
@@ -106,7 +107,7 @@ final class CniVerbs {
                 new IpamRequest(request.config().ipamJson(), request.config().requestedIps()));
         PodPlumbing.Wired wired;
         try {
-            wired = plumbing.wire(id, netns, addresses);
+            wired = plumbing.wire(id, netns, addresses, attachmentMtu);
         } catch (RuntimeException e) {
             if (!hadLease) {
                 allocator.release(id);
@@ -128,7 +129,7 @@ final class CniVerbs {
             }
             throw e;
         }
-        return WireResponse.success(CniResults.addResult(request.config().cniVersion(), pod, wired.hostVethMac()));
+        return WireResponse.success(CniResults.addResult(request.config().cniVersion(), wired));
     }
 
     /** DEL must succeed whatever is left, so each step runs even if an earlier one found nothing. */
@@ -148,6 +149,7 @@ final class CniVerbs {
     }
 
     private WireResponse check(CniRequest request) {
+        request.config().mtu(); // validated as in ADD
         Pod pod = registry.get(request.podId()).orElseThrow(() -> new PatuException(CniError.UNKNOWN_CONTAINER,
                 "no pod " + request.podId() + " is known to this agent"));
         if (!pod.netns().equals(request.netns().orElseThrow().toString())) {

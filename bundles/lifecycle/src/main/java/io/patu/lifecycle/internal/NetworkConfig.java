@@ -182,6 +182,27 @@ record NetworkConfig(String cniVersion, String name, String type, JsonNode raw) 
         return JsonTrees.toText(node);
     }
 
+    /** The lowest and highest MTU the conflist's {@code mtu} may ask for (IPv4's minimum; the largest a link takes). */
+    static final int MIN_MTU = 68;
+    static final int MAX_MTU = 65535;
+
+    /**
+     * The conflist's {@code mtu}: this attachment's veth MTU instead of the agent's (docs/mtu.md); 0 when
+     * the configuration gives none. Anything but an integer in {@value #MIN_MTU}..{@value #MAX_MTU} is
+     * error 7 naming the key.
+     */
+    int mtu() {
+        JsonNode node = raw.get("mtu");
+        if (node == null || node.isNull()) {
+            return 0;
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.intValue() < MIN_MTU || node.intValue() > MAX_MTU) {
+            throw new PatuException(CniError.INVALID_NETWORK_CONFIG, "\"mtu\" must be an integer from " + MIN_MTU + " to "
+                    + MAX_MTU + ", not " + CniRequest.printable(JsonTrees.toText(node)));
+        }
+        return node.intValue();
+    }
+
     /**
      * Addresses the runtime asks for: the {@code ips} capability ({@code runtimeConfig.ips}), or else the
      * {@code args.cni.ips} convention. Empty when it asks for none.

@@ -51,8 +51,13 @@ public final class PodLifecycle {
         @AttributeDefinition(description = "Linux bridge the pods are attached to")
         String bridgeName() default "patu0";
 
-        @AttributeDefinition(description = "MTU of the pods' veth pairs")
-        int mtu() default 1500;
+        @AttributeDefinition(description = "Node-local MTU: the bridge and every pod veth pair (both ends); 1500 gives"
+                + " the reference plugins' plain layout (docs/mtu.md)")
+        int mtu() default 65535;
+
+        @AttributeDefinition(description = "MTU of traffic that leaves the node, given to the pods' routes off the node;"
+                + " 0 finds it at every ADD from the device of the host's default route of each family (1500 without one)")
+        int uplinkMtu() default 0;
 
         @AttributeDefinition(description = "Unix socket the CNI executable talks to (root only)")
         String socketPath() default "/run/patu/patu.sock";
@@ -87,7 +92,7 @@ public final class PodLifecycle {
         this.config = config;
         this.version = context.getBundle().getVersion().toString();
         this.registry = new PodRegistry(Path.of(config.stateDir()));
-        CniVerbs verbs = new CniVerbs(new PodPlumbing(config.bridgeName(), config.mtu()), registry,
+        CniVerbs verbs = new CniVerbs(new PodPlumbing(config.bridgeName(), config.mtu(), new UplinkMtu(config.uplinkMtu())), registry,
                 () -> ipam, () -> List.copyOf(listeners));
         // The CNI route comes first: it also answers requests that match no route, as CNI errors.
         this.server = new AgentSocketServer(Path.of(config.socketPath()), List.of(

@@ -26,6 +26,12 @@ import io.patu.kernel.netns.NetNs;
  * default-routed through the gateway of each address family (IPv4, IPv6 or both), plus the extra routes
  * its addresses carry. Every accelerator is an optimisation of this path. All of it goes
  * through rtnetlink: no subprocess on the ADD/DEL path.
+ *
+ * <p>MTUs (docs/mtu.md): the bridge and the veths run at the node-local MTU, so traffic between local pods
+ * and to the node's address on the bridge is cut into packets of up to 64 KiB instead of 1500 bytes; every
+ * route of the pod that leads off the node (the default route, extra routes outside the pod's subnets)
+ * carries the uplink's MTU as its metric, so that what leaves the node is sized for the uplink by the
+ * pod's own stack: TCP's MSS, UDP fragmentation or EMSGSIZE, path MTU discovery below it.
  */
 final class PodPlumbing {
     private static final InetAddress ANY_V4 = InetAddress.ofLiteral("0.0.0.0");
@@ -33,10 +39,16 @@ final class PodPlumbing {
 
     private final String bridgeName;
     private final int mtu;
+    private final UplinkMtu uplink;
 
-    PodPlumbing(String bridgeName, int mtu) {
+    /** {@code mtu}: the node-local MTU (bridge and veths); {@code uplink}: the MTU of what leaves the node. */
+    PodPlumbing(String bridgeName, int mtu, UplinkMtu uplink) {
+        if (mtu < NetworkConfig.MIN_MTU || mtu > NetworkConfig.MAX_MTU) {
+            throw new IllegalArgumentException("mtu must be " + NetworkConfig.MIN_MTU + ".." + NetworkConfig.MAX_MTU + ": " + mtu);
+        }
         this.bridgeName = bridgeName;
         this.mtu = mtu;
+        this.uplink = uplink;
     }
 
     /** The bridge the pods' host veths are attached to (GC looks for leftovers there). */
@@ -44,22 +56,28 @@ final class PodPlumbing {
         return bridgeName;
     }
 
-    /** Wires a pod; on failure removes what it created and rethrows. Returns the pod and its host veth MAC. */
-    Wired wire(PodId id, Path netns, List<PodAddress> addresses) {
+    /**
+     * Wires a pod; on failure removes what it created and rethrows. Returns the pod, its host veth MAC and
+     * its veth MTU: {@code attachmentMtu} (the conflist's {@code mtu}), or the node-local MTU when that is 0.
+     */
+    Wired wire(PodId id, Path netns, List<PodAddress> addresses, int attachmentMtu) {
         String hostVeth = HostVethNames.of(id);
+        int vethMtu = attachmentMtu == 0 ? mtu : attachmentMtu;
         try (RtNetlink host = RtNetlink.open()) {
             ensureBridge(host, addresses);
+            int uplink4 = uplink.of(host, RtNetlink.AF_INET);
+            int uplink6 = uplink.of(host, RtNetlink.AF_INET6);
             // A leftover from an interrupted ADD of the same attachment would make the create fail.
             host.deleteLink(hostVeth);
             host.createVethPair(hostVeth, id.ifName(), netns);
             try {
-                host.setMtu(hostVeth, mtu);
+                host.setMtu(hostVeth, vethMtu);
                 host.setMaster(hostVeth, bridgeName);
                 host.setUp(hostVeth);
                 String podMac;
                 try (RtNetlink pod = RtNetlink.openIn(netns)) {
                     pod.setUp("lo");
-                    pod.setMtu(id.ifName(), mtu);
+                    pod.setMtu(id.ifName(), vethMtu);
                     if (addresses.stream().anyMatch(a -> !a.isIpv4())) {
                         // Usable at once: no duplicate address detection (the allocator guarantees uniqueness
                         // on the bridge) and no router advertisements adding addresses or routes of their own.
@@ -72,13 +90,14 @@ final class PodPlumbing {
                     pod.setUp(id.ifName());
                     for (PodRoute route : routes(addresses)) {
                         pod.addRoute(route.isDefault() ? null : route.destination(), route.prefixLength(),
-                                route.gateway(), id.ifName());
+                                route.gateway(), id.ifName(),
+                                routeMtu(route, addresses, vethMtu, route.isIpv4() ? uplink4 : uplink6));
                     }
                     podMac = pod.link(id.ifName()).orElseThrow(() -> missing(id.ifName(), netns)).mac();
                 }
                 Link hostLink = host.link(hostVeth).orElseThrow(() -> missing(hostVeth, null));
                 Pod wired = new Pod(id, netns.toString(), hostVeth, hostLink.index(), podMac, addresses);
-                return new Wired(wired, hostLink.mac());
+                return new Wired(wired, hostLink.mac(), vethMtu, uplink4, uplink6);
             } catch (RuntimeException e) {
                 host.deleteLink(hostVeth);
                 throw e;
@@ -86,7 +105,39 @@ final class PodPlumbing {
         }
     }
 
-    record Wired(Pod pod, String hostVethMac) {
+    /** A wired pod, its host veth's MAC, its veth MTU and the uplink MTUs its routes were given. */
+    record Wired(Pod pod, String hostVethMac, int mtu, int uplinkMtu4, int uplinkMtu6) {
+        /** The MTU metric of {@code route} of this pod, 0 for none. */
+        int routeMtu(PodRoute route) {
+            return PodPlumbing.routeMtu(route, pod.addresses(), mtu, route.isIpv4() ? uplinkMtu4 : uplinkMtu6);
+        }
+    }
+
+    /**
+     * The MTU metric a pod route gets: none when the route stays on the node (its destination lies in one
+     * of the pod's subnets) or when the uplink takes packets as large as the veth's (the plain layout);
+     * else the uplink's MTU.
+     */
+    static int routeMtu(PodRoute route, List<PodAddress> addresses, int vethMtu, int uplinkMtu) {
+        if (uplinkMtu >= vethMtu) {
+            return 0;
+        }
+        boolean podRange = addresses.stream().anyMatch(a -> a.isIpv4() == route.isIpv4()
+                && route.prefixLength() >= a.prefixLength()
+                && samePrefix(route.destination(), a.address(), a.prefixLength()));
+        return podRange ? 0 : uplinkMtu;
+    }
+
+    private static boolean samePrefix(InetAddress a, InetAddress b, int prefixLength) {
+        byte[] x = a.getAddress();
+        byte[] y = b.getAddress();
+        for (int bit = 0; bit < prefixLength; bit++) {
+            int mask = 0x80 >>> (bit % 8);
+            if ((x[bit / 8] & mask) != (y[bit / 8] & mask)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -198,6 +249,15 @@ final class PodPlumbing {
                     throw e;
                 }
             }
+            if (mtu == host.link(bridgeName).map(Link::mtu).orElse(0)) {
+                // The kernel takes an MTU as the operator's choice only when it changes: through a detour, a
+                // bridge created at 1500 for mtu 1500 keeps it when a pod with a smaller MTU joins.
+                host.setMtu(bridgeName, mtu == NetworkConfig.MIN_MTU ? mtu + 1 : mtu - 1);
+            }
+        }
+        // Set explicitly, so one pod with a smaller conflist MTU does not lower the bridge for everyone.
+        if (host.link(bridgeName).map(Link::mtu).orElse(0) != mtu) {
+            host.setMtu(bridgeName, mtu);
         }
         List<Address> present = host.addresses(bridgeName);
         if (addresses.stream().anyMatch(a -> !a.isIpv4()

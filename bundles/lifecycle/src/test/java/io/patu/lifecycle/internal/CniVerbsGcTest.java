@@ -94,7 +94,7 @@ class CniVerbsGcTest {
                 removedByListener.add(pod.id().toString());
             }
         };
-        verbs = new CniVerbs(new PodPlumbing(bridge, 1500), registry, () -> ipam, () -> List.of(listener));
+        verbs = new CniVerbs(new PodPlumbing(bridge, 1500, new UplinkMtu(0)), registry, () -> ipam, () -> List.of(listener));
         try (RtNetlink host = RtNetlink.open()) {
             host.createBridge(bridge);
         }

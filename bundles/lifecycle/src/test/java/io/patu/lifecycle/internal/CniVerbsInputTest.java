@@ -8,6 +8,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.BeforeEach;
@@ -132,6 +133,26 @@ class CniVerbsInputTest {
             env.put(variable, value);
         }
         error(verbs.handle(frame(env, CONFIG)), CniError.INVALID_ENVIRONMENT);
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "ADD|-5", "ADD|0", "ADD|67", "ADD|65536", "ADD|4294967363", "ADD|9000.5", "ADD|9e3", "ADD|\"9000\"",
+            "ADD|true", "ADD|[1500]", "ADD|{}", "CHECK|-5", "CHECK|\"1500\"",
+    })
+    void conflistMtuOutsideSixtyEightToSixtyFiveThousandIsInvalidConfig(String command, String mtu) throws Exception {
+        String config = "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",\"type\":\"patu\",\"mtu\":" + mtu + "}";
+        JsonNode json = error(verbs.handle(frame(env(command), config)), CniError.INVALID_NETWORK_CONFIG);
+        assertTrue(json.get("msg").asText().contains("\"mtu\""), json.toString());
+    }
+
+    @Test
+    void conflistMtuInRangePassesValidation() throws Exception {
+        for (String mtu : List.of("68", "1500", "65535", "null")) {
+            String config = "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",\"type\":\"patu\",\"mtu\":" + mtu + "}";
+            // The offline verbs have no namespace: a valid mtu gets as far as the CNI_NETNS check.
+            error(verbs.handle(frame(env("ADD"), config)), CniError.INVALID_ENVIRONMENT);
+        }
     }
 
     @Test

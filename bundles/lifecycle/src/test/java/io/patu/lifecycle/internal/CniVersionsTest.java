@@ -74,7 +74,7 @@ class CniVersionsTest {
     @ParameterizedTest
     @ValueSource(strings = {"0.3.0", "0.3.1", "0.4.0"})
     void resultsBeforeOneZeroCarryIpVersions(String version) throws Exception {
-        JsonNode result = JsonTrees.read(CniResults.addResult(version, pod(), "0a:00:00:00:00:01"));
+        JsonNode result = JsonTrees.read(CniResults.addResult(version, new PodPlumbing.Wired(pod(), "0a:00:00:00:00:01", 1500, 1500, 1500)));
         assertEquals(version, result.get("cniVersion").asText());
         assertEquals("4", result.get("ips").get(0).get("version").asText());
         assertEquals("6", result.get("ips").get(1).get("version").asText());
@@ -84,12 +84,31 @@ class CniVersionsTest {
     @ParameterizedTest
     @ValueSource(strings = {"1.0.0", "1.1.0"})
     void resultsFromOneZeroHaveNoIpVersions(String version) throws Exception {
-        JsonNode result = JsonTrees.read(CniResults.addResult(version, pod(), "0a:00:00:00:00:01"));
+        JsonNode result = JsonTrees.read(CniResults.addResult(version, new PodPlumbing.Wired(pod(), "0a:00:00:00:00:01", 1500, 1500, 1500)));
         assertEquals(version, result.get("cniVersion").asText());
         for (JsonNode ip : result.get("ips")) {
             assertFalse(ip.has("version"), ip.toString());
         }
         assertCommonShape(result);
+    }
+
+    @Test
+    void resultsOfOneOneZeroCarryInterfaceAndRouteMtus() throws Exception {
+        JsonNode result = JsonTrees.read(CniResults.addResult("1.1.0",
+                new PodPlumbing.Wired(pod(), "0a:00:00:00:00:01", 65535, 1500, 1280)));
+        for (JsonNode entry : result.get("interfaces")) {
+            assertEquals(65535, entry.get("mtu").asInt(), entry.toString());
+        }
+        for (JsonNode route : result.get("routes")) {
+            String dst = route.get("dst").asText();
+            if (dst.equals("0.0.0.0/0") || dst.equals("::/0")) {
+                assertEquals(dst.contains(":") ? 1280 : 1500, route.get("mtu").asInt(), route.toString());
+            }
+        }
+        JsonNode older = JsonTrees.read(CniResults.addResult("1.0.0",
+                new PodPlumbing.Wired(pod(), "0a:00:00:00:00:01", 65535, 1500, 1280)));
+        assertFalse(older.get("interfaces").get(1).has("mtu"), "1.0.0 has no interface mtu");
+        assertFalse(older.get("routes").get(0).has("mtu"));
     }
 
     /** What chained plugins read: the host veth without sandbox, the pod interface with it, ips naming index 1. */
@@ -217,7 +236,7 @@ class CniVersionsTest {
         // Parsing and validation only (DEL itself touches the kernel): a chained DEL carries prevResult.
         CniRequest request = CniRequest.from(WireRequest.decode(CniVerbsInputTest.frame(env("DEL"),
                 "{\"cniVersion\":\"0.4.0\",\"name\":\"n\",\"type\":\"patu\",\"prevResult\":"
-                        + new String(CniResults.addResult("0.4.0", pod(), "0a:00:00:00:00:01"), StandardCharsets.UTF_8) + "}")));
+                        + new String(CniResults.addResult("0.4.0", new PodPlumbing.Wired(pod(), "0a:00:00:00:00:01", 1500, 1500, 1500)), StandardCharsets.UTF_8) + "}")));
         assertEquals(CniCommand.DEL, request.command());
         assertTrue(request.config().prevResult().has("ips"));
         PatuException e = assertThrows(PatuException.class, () -> NetworkConfig.parse(

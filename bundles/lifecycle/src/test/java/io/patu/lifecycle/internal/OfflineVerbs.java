@@ -14,7 +14,7 @@ final class OfflineVerbs {
     }
 
     static CniVerbs create(Path state) throws Exception {
-        return new CniVerbs(new PodPlumbing("ptnever0", 1500), new PodRegistry(state), () -> null, List::of);
+        return new CniVerbs(new PodPlumbing("ptnever0", 1500, new UplinkMtu(0)), new PodRegistry(state), () -> null, List::of);
     }
 
     /** A complete CNI environment for {@code command}, naming a netns that does not exist. */

@@ -39,7 +39,7 @@ class PrevResultCheckTest {
     }
 
     private static ObjectNode result(String version) throws Exception {
-        return (ObjectNode) JsonTrees.read(CniResults.addResult(version, POD, HOST_MAC));
+        return (ObjectNode) JsonTrees.read(CniResults.addResult(version, new PodPlumbing.Wired(POD, HOST_MAC, 65535, 1500, 1500)));
     }
 
     private static PatuException fails(ObjectNode prev, PrevResultCheck.Observed seen, int code, String... words) {

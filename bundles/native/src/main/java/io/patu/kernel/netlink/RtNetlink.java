@@ -183,6 +183,19 @@ public final class RtNetlink implements AutoCloseable {
      * {@code ifName} is required). EEXIST if such a route exists.
      */
     public void addRoute(InetAddress destination, int prefixLength, InetAddress gateway, String ifName) {
+        addRoute(destination, prefixLength, gateway, ifName, 0);
+    }
+
+    /**
+     * As {@link #addRoute(InetAddress, int, InetAddress, String)}, with the route's MTU metric
+     * ({@code ip route ... mtu N}): traffic to that destination is cut for {@code mtu} whatever the
+     * interface's MTU, TCP advertises an MSS for it and path MTU discovery may only lower it.
+     * {@code mtu} 0 adds no metric.
+     */
+    public void addRoute(InetAddress destination, int prefixLength, InetAddress gateway, String ifName, int mtu) {
+        if (mtu < 0 || mtu > 0 && mtu < 68) {
+            throw new IllegalArgumentException("route MTU must be 0 (none) or at least 68: " + mtu);
+        }
         if (destination == null && gateway == null) {
             throw new IllegalArgumentException("a route needs a destination or a gateway");
         }
@@ -196,7 +209,8 @@ public final class RtNetlink implements AutoCloseable {
         int dstLength = destination == null ? 0 : prefixLength;
         requirePrefix(family, dstLength);
         String operation = "RTM_NEWROUTE(" + (destination == null ? "default" : destination.getHostAddress() + "/" + dstLength)
-                + (gateway == null ? "" : " via " + gateway.getHostAddress()) + (ifName == null ? "" : " dev " + ifName) + ")";
+                + (gateway == null ? "" : " via " + gateway.getHostAddress()) + (ifName == null ? "" : " dev " + ifName)
+                + (mtu == 0 ? "" : " mtu " + mtu) + ")";
         int outIndex = 0;
         if (ifName != null) {
             InterfaceNames.requireValid(ifName);
@@ -214,6 +228,9 @@ public final class RtNetlink implements AutoCloseable {
         }
         if (outIndex != 0) {
             request.attributeU32(RTA_OIF, outIndex);
+        }
+        if (mtu != 0) {
+            request.beginNested(RTA_METRICS).attributeU32(RTAX_MTU, mtu).endNested();
         }
         socket.request(request, operation);
     }
@@ -237,7 +254,8 @@ public final class RtNetlink implements AutoCloseable {
             }
             int dstLength = Byte.toUnsignedInt(header.get(1));
             routes.add(new Route(attributes.address(RTA_DST).orElse(null), dstLength,
-                    attributes.address(RTA_GATEWAY).orElse(null), attributes.u32(RTA_OIF).orElse(0)));
+                    attributes.address(RTA_GATEWAY).orElse(null), attributes.u32(RTA_OIF).orElse(0),
+                    attributes.nested(RTA_METRICS).u32(RTAX_MTU).orElse(0)));
         }
         return routes;
     }

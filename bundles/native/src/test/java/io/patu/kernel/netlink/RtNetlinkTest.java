@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.patu.kernel.Errno;
 import io.patu.kernel.NativeException;
 import io.patu.kernel.netns.NetNs;
+import io.patu.kernel.testing.Commands;
 import io.patu.kernel.testing.KernelTest;
 import io.patu.kernel.testing.TestNames;
 import java.net.InetAddress;
@@ -175,7 +176,39 @@ class RtNetlinkTest {
     }
 
     @Test
+    void routeMtuMetricIsWrittenAndReadBackInBothFamilies() throws Exception {
+        InetAddress gateway = ip("10.231.X.1");
+        InetAddress gateway6 = ip("fd00:231:X::1");
+        host.createVethPair(hostVeth, POD_IF, netns);
+        try (RtNetlink pod = RtNetlink.openIn(netns)) {
+            pod.setMtu(POD_IF, 9000);
+            pod.setUp(POD_IF);
+            pod.addAddress(POD_IF, ip("10.231.X.2"), 24);
+            pod.addAddress(POD_IF, ip("fd00:231:X::2"), 64);
+            pod.addRoute(null, 0, gateway, POD_IF, 1400);
+            pod.addRoute(ip("192.0.2.0"), 24, gateway, POD_IF);
+            pod.addRoute(null, 0, gateway6, POD_IF, 1280);
+            int index = pod.link(POD_IF).orElseThrow().index();
+
+            List<Route> routes4 = pod.routes(RtNetlink.AF_INET);
+            assertTrue(routes4.contains(new Route(null, 0, gateway, index, 1400)), routes4.toString());
+            assertTrue(routes4.contains(new Route(ip("192.0.2.0"), 24, gateway, index, 0)),
+                    "a route without a metric reads back as mtu 0: " + routes4);
+            List<Route> routes6 = pod.routes(RtNetlink.AF_INET6);
+            assertTrue(routes6.contains(new Route(null, 0, gateway6, index, 1280)), routes6.toString());
+
+            // iproute2 decodes the same metric on its own, and the kernel's route lookup applies it.
+            String shown = Commands.check("ip", "-n", netnsName, "-4", "route", "show", "default");
+            assertTrue(shown.contains("mtu 1400"), shown);
+            String lookup = Commands.check("ip", "-n", netnsName, "-6", "route", "get", "2001:db8::1");
+            assertTrue(lookup.contains("mtu 1280"), lookup);
+        }
+    }
+
+    @Test
     void routeArgumentsAreChecked() throws Exception {
+        assertThrows(IllegalArgumentException.class, () -> host.addRoute(null, 0, ip("10.231.X.1"), null, 67));
+        assertThrows(IllegalArgumentException.class, () -> host.addRoute(null, 0, ip("10.231.X.1"), null, -1));
         assertThrows(IllegalArgumentException.class, () -> host.addRoute(null, 0, null, bridge));
         assertThrows(IllegalArgumentException.class, () -> host.addRoute(ip("10.231.X.0"), 33, ip("10.231.X.1"), null));
         assertThrows(IllegalArgumentException.class, () -> host.addRoute(ip("10.231.X.0"), 24, ip("fd00::1"), null));

@@ -13,13 +13,26 @@ import java.nio.file.Path;
  *                    reader)
  */
 record RedirectPolicy(int smallWriteBytes, int smallWriteRun, int queueLimitBytes, int rcvbufBytes,
-                      long rmemMax) {
+                      long rmemMax, int jumboWriteBytes, int jumboMss) {
     /** PATU_ROOMY_RCVBUF: from this receive buffer size on, backpressure switches at half the buffer. */
     static final int ROOMY_RCVBUF = 2 << 20;
     static final Path RMEM_MAX = Path.of("/proc/sys/net/core/rmem_max");
 
     static RedirectPolicy of(int smallWriteBytes, int smallWriteRun, int queueLimitBytes, int receiveBuffer,
                              long rmemMax) {
+        return of(smallWriteBytes, smallWriteRun, queueLimitBytes, receiveBuffer, rmemMax, 0, 0);
+    }
+
+    /**
+     * With the jumbo rule: on a connection whose sender's MSS is at least {@code jumboMss} (pods on the
+     * node-local jumbo MTU), a message shorter than {@code jumboWriteBytes} is small.
+     */
+    static RedirectPolicy of(int smallWriteBytes, int smallWriteRun, int queueLimitBytes, int receiveBuffer,
+                             long rmemMax, int jumboWriteBytes, int jumboMss) {
+        if (jumboWriteBytes < 0 || jumboMss < 0) {
+            throw new IllegalArgumentException("jumboWriteBytes and jumboMss must not be negative, got "
+                    + jumboWriteBytes + " and " + jumboMss);
+        }
         if (smallWriteBytes < 0 || smallWriteRun < 0 || queueLimitBytes < 0 || receiveBuffer < 0) {
             throw new IllegalArgumentException("smallWriteBytes, smallWriteRun, redirectQueueBytes and "
                     + "redirectReceiveBuffer must not be negative, got " + smallWriteBytes + ", " + smallWriteRun
@@ -28,7 +41,8 @@ record RedirectPolicy(int smallWriteBytes, int smallWriteRun, int queueLimitByte
         // SO_RCVBUF doubles what it is given and caps that at rmem_max first.
         long granted = Math.min(receiveBuffer, 2 * rmemMax);
         int rcvbuf = granted >= ROOMY_RCVBUF ? (int) granted : 0;
-        return new RedirectPolicy(smallWriteBytes, smallWriteRun, queueLimitBytes, rcvbuf, rmemMax);
+        return new RedirectPolicy(smallWriteBytes, smallWriteRun, queueLimitBytes, rcvbuf, rmemMax, jumboWriteBytes,
+                jumboMss);
     }
 
     /** net.core.rmem_max of this host; 0 when it cannot be read (no receive buffer is raised then). */
@@ -42,13 +56,17 @@ record RedirectPolicy(int smallWriteBytes, int smallWriteRun, int queueLimitByte
     }
 
     byte[] value() {
-        return SockmapLayouts.redirectPolicy(smallWriteBytes, smallWriteRun, queueLimitBytes, rcvbufBytes);
+        return SockmapLayouts.redirectPolicy(smallWriteBytes, smallWriteRun, queueLimitBytes, rcvbufBytes,
+                jumboWriteBytes, jumboMss);
     }
 
     /** One line for the log: what the datapath will do, and what the host keeps it from doing. */
     String describe() {
         String small = smallWriteRun == 0 ? "small-write streams stay redirected"
-                : "a writer of " + smallWriteRun + " writes under " + smallWriteBytes + " bytes leaves for plain TCP";
+                : "a writer of " + smallWriteRun + " writes under " + smallWriteBytes + " bytes"
+                        + (jumboMss > 0 && jumboWriteBytes > smallWriteBytes ? " (" + jumboWriteBytes
+                                + " bytes on connections with an MSS of " + jumboMss + " or more)" : "")
+                        + " leaves for plain TCP";
         String backpressure;
         if (queueLimitBytes == 0) {
             backpressure = "no backpressure";

@@ -67,6 +67,14 @@ public final class SockmapDatapath implements Datapath, PodListener {
                 + "writing socket leaves socket redirection for plain TCP, which batches small writes; 0 never")
         int smallWriteRun() default 64;
 
+        @AttributeDefinition(description = "on a connection whose MSS is at least jumboMss (pods on the node-local "
+                + "jumbo MTU), a message shorter than this many bytes is small: plain TCP at that MTU beats a "
+                + "redirect for streams of such writes")
+        int jumboWriteBytes() default 65536;
+
+        @AttributeDefinition(description = "a writer's MSS from which jumboWriteBytes applies instead of smallWriteBytes; 0 never")
+        int jumboMss() default 16384;
+
         @AttributeDefinition(description = "when a redirected connection's reader, with a receive buffer under 2 MiB "
                 + "that redirectReceiveBuffer cannot raise, holds more than this many bytes unread, its writer goes "
                 + "through TCP, whose window makes it wait (backpressure; other readers switch at half their "
@@ -96,7 +104,8 @@ public final class SockmapDatapath implements Datapath, PodListener {
             throw new IllegalArgumentException("cgroupPath " + cgroup + " is not a cgroup v2 directory");
         }
         RedirectPolicy policy = RedirectPolicy.of(config.smallWriteBytes(), config.smallWriteRun(),
-                config.redirectQueueBytes(), config.redirectReceiveBuffer(), RedirectPolicy.hostRmemMax());
+                config.redirectQueueBytes(), config.redirectReceiveBuffer(), RedirectPolicy.hostRmemMax(),
+                config.jumboWriteBytes(), config.jumboMss());
         this.kernel = SockmapKernelState.attach(Path.of(config.bpffsDir(), FEATURE), cgroup);
         try {
             kernel.policy.update(new byte[4], policy.value(), BpfMap.ANY);

@@ -53,7 +53,9 @@ final class SockmapLayouts {
             JAVA_INT.withName("small_msg_bytes"),
             JAVA_INT.withName("small_run_msgs"),
             JAVA_INT.withName("queue_limit_bytes"),
-            JAVA_INT.withName("rcvbuf_bytes")).withName("patu_redirect_policy");
+            JAVA_INT.withName("rcvbuf_bytes"),
+            JAVA_INT.withName("jumbo_msg_bytes"),
+            JAVA_INT.withName("jumbo_mss")).withName("patu_redirect_policy");
 
     /** Every struct shared with the kernel side, for the layout test. */
     static final List<StructLayout> ALL = List.of(POD_KEY, POD_VALUE, SOCK_KEY, POD_COUNTERS, SOCKMAP_COUNTERS,
@@ -93,8 +95,9 @@ final class SockmapLayouts {
         return intStruct(POD_VALUE, ifIndex, flags);
     }
 
-    static byte[] redirectPolicy(int smallMsgBytes, int smallRunMsgs, int queueLimitBytes, int rcvbufBytes) {
-        return intStruct(REDIRECT_POLICY, smallMsgBytes, smallRunMsgs, queueLimitBytes, rcvbufBytes);
+    static byte[] redirectPolicy(int smallMsgBytes, int smallRunMsgs, int queueLimitBytes, int rcvbufBytes,
+                                 int jumboMsgBytes, int jumboMss) {
+        return intStruct(REDIRECT_POLICY, smallMsgBytes, smallRunMsgs, queueLimitBytes, rcvbufBytes, jumboMsgBytes, jumboMss);
     }
 
     /** A struct of 32-bit fields only, one value per field in declaration order, in the host's byte order. */

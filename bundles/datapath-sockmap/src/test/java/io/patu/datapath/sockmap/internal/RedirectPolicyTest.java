@@ -33,11 +33,19 @@ class RedirectPolicyTest {
         assertEquals(64, b.getInt(4));
         assertEquals(16 * MIB, b.getInt(8));
         assertEquals(8 * MIB, b.getInt(12));
+        assertEquals(0, b.getInt(16), "no jumbo rule unless asked for");
+        byte[] jumbo = RedirectPolicy.of(256, 64, 16 * MIB, 8 * MIB, 4 * MIB, 65536, 16384).value();
+        b = java.nio.ByteBuffer.wrap(jumbo).order(java.nio.ByteOrder.nativeOrder());
+        assertEquals(65536, b.getInt(16));
+        assertEquals(16384, b.getInt(20));
+        assertTrue(RedirectPolicy.of(256, 64, 16 * MIB, 8 * MIB, 4 * MIB, 65536, 16384).describe()
+                .contains("65536 bytes on connections with an MSS of 16384"));
     }
 
     @Test
     void negativeSettingsAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> RedirectPolicy.of(256, -1, 16 * MIB, 8 * MIB, 4 * MIB));
         assertThrows(IllegalArgumentException.class, () -> RedirectPolicy.of(256, 64, 16 * MIB, -8, 4 * MIB));
+        assertThrows(IllegalArgumentException.class, () -> RedirectPolicy.of(256, 64, 16 * MIB, 8, 4 * MIB, -1, 16384));
     }
 }

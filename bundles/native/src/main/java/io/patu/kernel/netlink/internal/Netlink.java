@@ -53,7 +53,10 @@ public final class Netlink {
     public static final int RTA_DST = 1;
     public static final int RTA_OIF = 4;
     public static final int RTA_GATEWAY = 5;
+    public static final int RTA_METRICS = 8;
     public static final int RTA_TABLE = 15;
+    /** Inside RTA_METRICS: the route's MTU (linux/rtnetlink.h, enum RTAX_*). */
+    public static final int RTAX_MTU = 2;
     public static final int RT_TABLE_MAIN = 254;
     public static final int RTPROT_BOOT = 3;
     public static final int RT_SCOPE_UNIVERSE = 0;
