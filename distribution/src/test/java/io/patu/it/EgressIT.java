@@ -168,6 +168,28 @@ class EgressIT {
     }
 
     @Test
+    void disablingTheFeatureRemovesItsTableAndEnablingItMasqueradesThePodsAgain() throws Exception {
+        try (TestPod a = new TestPod(agent, "a", netconf())) {
+            InetAddress node = InetAddress.ofLiteral(v4 + "1");
+            InetAddress outsideServer = InetAddress.ofLiteral(v4 + "2");
+            assertEquals(node, seenSource(outside, a.netns, outsideServer));
+            AgentUnderTest.assertExit(0, agent.shell("patu:disable egress"));
+            assertFalse(AgentUnderTest.nftRuleset().contains(agent.egressTable), "the stopped feature removed its table");
+            // The outside routes the pods' subnet back through the node, so without masquerade it sees the pod.
+            assertEquals(addressOf(a, true), seenSource(outside, a.netns, outsideServer));
+            // A conflist that asks for masquerade is refused while nothing masquerades.
+            String asking = netconf().replace("\"type\": \"patu\",", "\"type\": \"patu\", \"ipMasq\": true,");
+            AgentUnderTest.CniCall refused = agent.cni(Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "pe-ipmasq-" + agent.id,
+                    "CNI_NETNS", a.netns.toString(), "CNI_IFNAME", "eth9"), asking);
+            assertEquals(7, refused.json().get("code").asInt(), refused.stdout());
+            assertTrue(refused.json().get("msg").asText().contains("ipMasq"), refused.stdout());
+            AgentUnderTest.assertExit(0, agent.shell("patu:enable egress"));
+            // Enabled again, the feature is replayed the pod that exists: its subnet is masqueraded at once.
+            assertEquals(node, seenSource(outside, a.netns, outsideServer));
+        }
+    }
+
+    @Test
     void purgeRemovesTheTableOfACrashedAgent() throws Exception {
         try (TestPod a = new TestPod(agent, "a", netconf())) {
             assertEquals(InetAddress.ofLiteral(v4 + "1"), seenSource(outside, a.netns, InetAddress.ofLiteral(v4 + "2")));
