@@ -112,7 +112,7 @@ public final class PodEgress implements Egress, PodListener, HealthCheck {
     synchronized void deactivate() {
         // Unlike the eBPF pins, the table goes when the agent stops: nothing of Patu's stays in the
         // host's firewall behind an agent that no longer runs. Established connections keep their
-        // translation in conntrack as long as a NAT hook remains registered.
+        // translation, which conntrack holds (docs/egress.md): a restart does not cut them.
         try {
             if (nft.tableExists(EgressRuleset.FAMILY, ruleset.table())) {
                 nft.run(ruleset.delete());
