@@ -107,6 +107,11 @@ class PodEgressKernelTest {
                 assertFalse(nft.run("list set inet " + table + " pod_nets4").contains("10."));
                 String status = EgressCommands.table(egress.status());
                 assertTrue(status.contains("IPv6    on"), status);
+                // Someone flushes the host's firewall: readiness says what is missing.
+                nft.run("delete table inet " + table);
+                List<String> problems = egress.problems();
+                assertEquals(1, problems.size(), problems.toString());
+                assertTrue(problems.get(0).contains("inet " + table + " is missing"), problems.toString());
             } finally {
                 egress.deactivate();
             }
