@@ -108,10 +108,11 @@ measure() {
     mkdir "$cgroup"
     config="$dir/patu.json"
     jq -n --arg bridge "pfp$id" --arg socket "$socket" --arg state "$dir/state" --arg subnet "$(free_subnet)" \
-          --arg bpffs "/sys/fs/bpf/patu-fp-$id" --arg cgroup "$cgroup" '{
+          --arg bpffs "/sys/fs/bpf/patu-fp-$id" --arg cgroup "$cgroup" --arg table "patu_fp_$id" '{
         "io.patu.lifecycle": {bridgeName: $bridge, mtu: 1500, socketPath: $socket, stateDir: $state},
         "io.patu.ipam": {subnet: $subnet, stateDir: $state},
-        "io.patu.datapath.sockmap": {bpffsDir: $bpffs, cgroupPath: $cgroup}}' >"$config"
+        "io.patu.datapath.sockmap": {bpffsDir: $bpffs, cgroupPath: $cgroup},
+        "io.patu.egress": {table: $table}}' >"$config"
     t0=$(now_ms)
     "$dist/bin/patu" run --profile "$profile" --config "$config" </dev/null >"$dir/agent.log" 2>&1 &
     agent_pid=$!

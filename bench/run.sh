@@ -345,7 +345,8 @@ start_agent() { # start_agent SETUP
   ":configurator:resource-version": 1,
   "io.patu.lifecycle": { "bridgeName": "${bridge[$s]}", "socketPath": "${sock[$s]}", "stateDir": "$tmp/$s-state" },
   "io.patu.ipam": { "subnet": "${subnet[$s]}", "gateway": "", "stateDir": "$tmp/$s-state" },
-  "io.patu.datapath.sockmap": { "bpffsDir": "${bpffs[$s]}", "cgroupPath": "${cg[$s]}" }
+  "io.patu.datapath.sockmap": { "bpffsDir": "${bpffs[$s]}", "cgroupPath": "${cg[$s]}" },
+  "io.patu.egress": { "table": "patu_bench_${id}_${s//-/_}" }
 }
 EOF
 	if [ -n "$patu_mtu" ]; then

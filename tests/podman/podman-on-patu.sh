@@ -64,6 +64,8 @@ MOUNTED_CG2=0
 MOUNTED_BPF=0
 VAR_LIB_CNI_EXISTED=0; [ -e /var/lib/cni ] && VAR_LIB_CNI_EXISTED=1
 declare -a VETHS=() NETNS=()
+OUTSIDE_NS=""                   # the "outside" the egress check connects to
+OUTSIDE_SERVER=""
 # Global places podman or CNI could write to; compared before and after.
 global_snapshot() {
     for d in /etc/cni/net.d /etc/containers /var/lib/containers /var/lib/containers/cache /run/containers \
@@ -121,6 +123,8 @@ cleanup() {
         for i in $(seq 100); do podman_helpers_running || break; sleep 0.1; done
     fi
     remove_portmap_scaffolding
+    [ -n "$OUTSIDE_SERVER" ] && kill -- -"$OUTSIDE_SERVER" 2>/dev/null && wait "$OUTSIDE_SERVER" 2>/dev/null
+    [ -n "$OUTSIDE_NS" ] && ip netns del "$OUTSIDE_NS" 2>/dev/null   # its veth goes with it
     if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
         kill -TERM "$AGENT_PID"
         for i in $(seq 200); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
@@ -210,10 +214,11 @@ fi
 mkdir "$CG2"
 export PATU_SOCKET=$TMP/patu.sock
 jq --arg sock "$PATU_SOCKET" --arg bridge "$BRIDGE" --arg state "$TMP/state" --arg subnet "$SUBNET" \
-   --arg bpffs "$BPFFS" --arg cg "$CG2" '
+   --arg bpffs "$BPFFS" --arg cg "$CG2" --arg id "$ID" '
     ."io.patu.lifecycle" += {bridgeName: $bridge, socketPath: $sock, stateDir: $state}
   | ."io.patu.ipam" += {subnet: $subnet, gateway: "", stateDir: $state}
-  | ."io.patu.datapath.sockmap" += {bpffsDir: $bpffs, cgroupPath: $cg, smallWriteRun: 0, redirectQueueBytes: 0}' \
+  | ."io.patu.datapath.sockmap" += {bpffsDir: $bpffs, cgroupPath: $cg, smallWriteRun: 0, redirectQueueBytes: 0}
+  | ."io.patu.egress" += {table: ("patu_e2e_" + $id)}' \
    "$TMP/patu/conf/patu.json" >"$TMP/agent.json"
 # 'patu run' in the background rather than 'patu start': start/stop keep one pid file, /run/patu/agent.pid,
 # for every agent, so a second agent would take over (and 'stop' would stop) whatever owns it.
@@ -425,3 +430,51 @@ echo
 [ "$greeting" = hello-from-the-container ] || fail "a connection to $gw:$HOST_PORT did not reach the container (read '$greeting')"
 [ "$left" = 0 ] || fail "portmap's rules for $ip_c survived podman rm"
 log "OK: the published port reached the container through Patu and portmap, and podman rm removed the rules"
+
+# --- egress: a container reaches an address beyond the node, as the node ----------------------------------
+# An "outside" namespace joined to the host by one veth, with an address of the 198.18.0.0/15 benchmark
+# range and no route back to the pods: a connection from a container is answered only if the agent's
+# egress feature masqueraded it to the node's address on that veth.
+OUTSIDE_NS=patu-e2e-out-$ID
+out_host=pe2h$ID
+out_net=""
+for n in $(seq 100 199); do subnet_free "198.18.$n.0/24" && { out_net=198.18.$n; break; }; done
+[ -n "$out_net" ] || fail "no free 198.18.N.0/24 (N = 100..199) for the outside namespace"
+ip netns add "$OUTSIDE_NS" || fail "ip netns add $OUTSIDE_NS failed"
+NETNS+=("/run/netns/$OUTSIDE_NS"); VETHS+=("$out_host")
+ip link add "$out_host" type veth peer name eth0 netns "$OUTSIDE_NS"
+ip addr add "$out_net.1/24" dev "$out_host" && ip link set "$out_host" up
+ip -n "$OUTSIDE_NS" addr add "$out_net.2/24" dev eth0 && ip -n "$OUTSIDE_NS" link set eth0 up && ip -n "$OUTSIDE_NS" link set lo up
+# 'sleep |' keeps the server's stdin open (busybox nc ends the connection at EOF on stdin); its own session,
+# so that clean-up ends both.
+ip netns exec "$OUTSIDE_NS" setsid sh -c "sleep 3600 | busybox nc -l -p $PORT >/dev/null" </dev/null &
+OUTSIDE_SERVER=$!
+wait_listen "the outside server" "/run/netns/$OUTSIDE_NS"
+ctr=$NET-out
+pm run -d --name "$ctr" --network "$NET" --cgroup-parent "/$CG" "$IMAGE" \
+    sh -c "sleep 3600 | nc $out_net.2 $PORT" >/dev/null || fail "podman run of the egress container failed"
+ip_o=$(ip_of "$ctr"); ns_o=$(netns_of "$ctr"); veth_o=$(host_veth_of "$ctr")
+NETNS+=("$ns_o"); VETHS+=("$veth_o")
+peer=""
+for i in $(seq 100); do
+    peer=$(ip netns exec "$OUTSIDE_NS" ss -Htn state established "sport = :$PORT" | awk '{print $4}' | sed 's/:[0-9]*$//; s/^\[::ffff://; s/\]$//')
+    [ -n "$peer" ] && break
+    sleep 0.1
+done
+table=$(jq -r '."io.patu.egress".table' "$TMP/agent.json")
+pm rm -f -t 0 "$ctr" >/dev/null || fail "podman rm failed"
+
+echo
+echo "== egress: report"
+printf '  %-30s %s
+' "container" "$ctr  $ip_o  host veth $veth_o"
+printf '  %-30s %s
+' "outside server" "$out_net.2:$PORT in netns $OUTSIDE_NS (host end $out_host, $out_net.1)"
+printf '  %-30s %s
+' "source the server saw" "${peer:-no connection}"
+printf '  %-30s %s
+' "nftables table" "inet $table"
+echo
+
+[ "$peer" = "$out_net.1" ] || fail "the outside saw '${peer:-no connection}', not the node's address $out_net.1"
+log "OK: a container reached the outside, masqueraded to the node's address"

@@ -26,4 +26,8 @@ bundle native
 bundle config
 bundle ipam
 bundle datapath-sockmap
+# Pods reach beyond the node with the node's address (masquerade): a device's workloads talk to their
+# cloud broker, so even the smallest agent has it. A device whose pods never leave it can drop this line
+# (or 'patu:disable egress').
+bundle egress
 bundle lifecycle

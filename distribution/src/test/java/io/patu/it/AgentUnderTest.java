@@ -61,6 +61,10 @@ final class AgentUnderTest implements AutoCloseable {
     final Path bpffsDir;
     private final boolean ownsBpffsDir;
     final String bridge = "ptb" + id;
+    /** The agent's nftables table (family inet): the egress feature's, named apart from every other agent's. */
+    final String egressTable = "patu_it_" + id;
+    final Path config;
+    private boolean egressTableLeft;
     final String subnetPrefix;
     final Path cgroup;
     private final Process process;
@@ -70,9 +74,9 @@ final class AgentUnderTest implements AutoCloseable {
         this(null, null, null, Map.of());
     }
 
-    /** An agent whose {@code io.patu.lifecycle} configuration also has these properties (e.g. mtu, uplinkMtu). */
-    AgentUnderTest(Map<String, Object> lifecycle) throws Exception {
-        this(null, null, null, lifecycle);
+    /** An agent whose configuration has these properties on top of the test defaults, per PID. */
+    AgentUnderTest(Map<String, Map<String, Object>> extraConfig) throws Exception {
+        this(null, null, null, extraConfig);
     }
 
     /**
@@ -88,8 +92,8 @@ final class AgentUnderTest implements AutoCloseable {
         this(null, null, sharedBpffsDir, Map.of());
     }
 
-    private AgentUnderTest(String profile, String featuresJson, Path sharedBpffsDir, Map<String, Object> lifecycle)
-            throws Exception {
+    private AgentUnderTest(String profile, String featuresJson, Path sharedBpffsDir,
+                           Map<String, Map<String, Object>> extraConfig) throws Exception {
         bpffsDir = sharedBpffsDir != null ? sharedBpffsDir : Path.of("/sys/fs/bpf/patu-it-" + id);
         ownsBpffsDir = sharedBpffsDir == null;
         work = Files.createTempDirectory("patu-it-" + id);
@@ -98,14 +102,20 @@ final class AgentUnderTest implements AutoCloseable {
         int third = Integer.parseInt(id.substring(0, 2), 16);
         subnetPrefix = "10.203." + third + ".";
         cgroup = CgroupV2.create(CgroupV2.ensureMounted(), "patu-it-" + id);
-        Path config = work.resolve("patu.json");
-        Map<String, Object> lifecycleConfig = new java.util.HashMap<>(lifecycle);
-        // The MTUs stay the shipped defaults unless a test says otherwise: the jumbo node-local path.
-        lifecycleConfig.putAll(Map.of("bridgeName", bridge, "socketPath", socket.toString(), "stateDir", stateDir.toString()));
-        Files.write(config, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(Map.of(
-                "io.patu.lifecycle", lifecycleConfig,
+        config = work.resolve("patu.json");
+        Map<String, Map<String, Object>> pids = new java.util.TreeMap<>(Map.of(
+                // The MTUs stay the shipped defaults unless a test says otherwise: the jumbo node-local path.
+                "io.patu.lifecycle", Map.of("bridgeName", bridge, "socketPath", socket.toString(),
+                        "stateDir", stateDir.toString()),
                 "io.patu.ipam", Map.of("subnet", subnetPrefix + "0/24", "stateDir", stateDir.toString()),
-                "io.patu.datapath.sockmap", Map.of("bpffsDir", bpffsDir.toString(), "cgroupPath", cgroup.toString()))));
+                "io.patu.datapath.sockmap", Map.of("bpffsDir", bpffsDir.toString(), "cgroupPath", cgroup.toString()),
+                "io.patu.egress", Map.of("table", egressTable)));
+        extraConfig.forEach((pid, properties) -> {
+            Map<String, Object> merged = new java.util.TreeMap<>(pids.getOrDefault(pid, Map.of()));
+            merged.putAll(properties);
+            pids.put(pid, merged);
+        });
+        Files.write(config, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(pids));
         if (featuresJson != null) {
             Files.createDirectories(stateDir);
             Files.writeString(stateDir.resolve("features.json"), featuresJson);
@@ -304,11 +314,45 @@ final class AgentUnderTest implements AutoCloseable {
         }
     }
 
+    /** Kills the agent as a crash would (SIGKILL): nothing of its shutdown runs. */
+    void killAgent() throws InterruptedException {
+        if (process.isAlive()) {
+            process.destroyForcibly().waitFor();
+        }
+    }
+
+    /** {@code bin/patu purge} with this agent's configuration; its output. */
+    String purge() throws Exception {
+        Process purge = new ProcessBuilder(DIST.resolve("bin/patu").toString(), "purge", "--config", config.toString())
+                .redirectErrorStream(true).start();
+        String out = new String(purge.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!purge.waitFor(60, TimeUnit.SECONDS) || purge.exitValue() != 0) {
+            fail("bin/patu purge failed: " + out);
+        }
+        return out;
+    }
+
+    /** {@code nft list ruleset}: the host's whole nftables state, as an operator would look at it. */
+    static String nftRuleset() throws Exception {
+        Process nft = new ProcessBuilder("nft", "list", "ruleset").redirectErrorStream(true).start();
+        String out = new String(nft.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!nft.waitFor(30, TimeUnit.SECONDS) || nft.exitValue() != 0) {
+            fail("nft list ruleset failed: " + out);
+        }
+        return out;
+    }
+
     @Override
     public void close() throws Exception {
         try {
             stopAgent();
         } finally {
+            // A stopped agent removes its egress table itself: one still there is a leftover (reported by
+            // leftovers()), removed here all the same so the host stays clean.
+            if (nftRuleset().contains("table inet " + egressTable + " {")) {
+                egressTableLeft = true;
+                new ProcessBuilder("nft", "delete", "table", "inet", egressTable).inheritIO().start().waitFor();
+            }
             // The agent keeps its pins on shutdown (for a restart); the test's purge removes them, which
             // detaches the sockops link and frees the maps.
             if (ownsBpffsDir) {
@@ -355,6 +399,9 @@ final class AgentUnderTest implements AutoCloseable {
         }
         if (Files.exists(cgroup)) {
             found.add("cgroup " + cgroup);
+        }
+        if (egressTableLeft) {
+            found.add("nftables table inet " + egressTable);
         }
         if (Files.exists(work)) {
             found.add("dir " + work);

@@ -255,10 +255,12 @@ class HostileInputIT extends WithAgent {
                 return wrongJsonTypes(index);
             } else if (pick < 93) {
                 return pathTraversal(index);
-            } else if (pick < 96) {
+            } else if (pick < 95) {
                 return invalidMtu(index);
+            } else if (pick < 97) {
+                return invalidIpam(index);
             }
-            return invalidIpam(index);
+            return unhonourableKey(index);
         }
 
         private Map<String, String> env(String command) {
@@ -489,6 +491,42 @@ class HostileInputIT extends WithAgent {
             };
             return of(index, "invalid-ipam", env("ADD"),
                     "{\"cniVersion\":\"1.0.0\",\"name\":\"patu-it\",\"type\":\"patu\",\"ipam\":" + ipam + "}", 7);
+        }
+
+        /**
+         * A plugin key the agent cannot honour (lifecycle's NetconfKeys, docs/netconf.md): another bridge, a mode
+         * Patu's plumbing does not have, an ipMasq that contradicts the agent's egress feature (IPv4 masqueraded,
+         * IPv6 not), a wrong type. The key's case varies, as Go's decoding matches keys whatever their case.
+         */
+        private Case unhonourableKey(int index) {
+            String v6Ranges = ",\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"fd00:77:"
+                    + Integer.toHexString(random.nextInt(0xffff)) + "::/64\"}]]}";
+            String[] pair = switch (random.nextInt(17)) {
+                case 0 -> new String[] {"bridge", "\"" + anyOf("cni0", "podman0", "docker0", agent.bridge + "x", "", "PTB") + "\""};
+                case 1 -> new String[] {"isGateway", "false"};
+                case 2 -> new String[] {"isDefaultGateway", "false"};
+                case 3 -> new String[] {"forceAddress", "true"};
+                case 4 -> new String[] {"hairpinMode", "true"};
+                case 5 -> new String[] {"promiscMode", "true"};
+                case 6 -> new String[] {"vlan", Integer.toString(1 + random.nextInt(4094))};
+                case 7 -> new String[] {"vlanTrunk", "[{\"id\":" + (1 + random.nextInt(4094)) + "}]"};
+                case 8 -> new String[] {anyOf("enabledad", "macspoofchk", "disableContainerInterface", "portIsolation"), "true"};
+                case 9 -> new String[] {"ipMasqBackend", "\"" + anyOf("iptables", "ebpf", "") + "\""};
+                case 10 -> new String[] {"subnet", "\"" + anyOf("10.77.0.0/16", agent.subnetPrefix + "0/24", "fd00::/64") + "\""};
+                case 11 -> new String[] {"capabilities", "{\"" + anyOf("portMappings", "bandwidth", "mac", "dns", "aliases") + "\":true}"};
+                case 12 -> new String[] {"ipMasq", "false"};
+                case 13 -> new String[] {"ipMasq", "true" + v6Ranges};
+                case 14 -> new String[] {anyOf("hairpinMode", "isGateway", "ipMasq", "promiscMode"), anyOf("\"true\"", "1", "[]", "{}")};
+                case 15 -> new String[] {"bridge", anyOf("1", "true", "[]", "{}")};
+                default -> new String[] {"vlan", anyOf("\"5\"", "1.5", "true")};
+            };
+            String key = switch (random.nextInt(4)) {
+                case 0 -> pair[0].toUpperCase(java.util.Locale.ROOT);
+                case 1 -> pair[0].toLowerCase(java.util.Locale.ROOT);
+                default -> pair[0];
+            };
+            return of(index, "unhonourable-key", env("ADD"),
+                    "{\"cniVersion\":\"1.0.0\",\"name\":\"patu-it\",\"type\":\"patu\",\"" + key + "\":" + pair[1] + "}", 7);
         }
 
         private String randomString(int length) {

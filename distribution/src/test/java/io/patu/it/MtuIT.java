@@ -68,7 +68,7 @@ class MtuIT {
     @BeforeEach
     void start() throws Exception {
         // The outside veth is this test's uplink: its MTU, not the machine's default route's, is what pods get.
-        agent = new AgentUnderTest(Map.of("uplinkMtu", UPLINK));
+        agent = new AgentUnderTest(Map.of("io.patu.lifecycle", Map.of("uplinkMtu", UPLINK)));
         int third = Integer.parseInt(agent.id.substring(0, 2), 16);
         v4Prefix = "10.205." + third + ".";
         v6Prefix = "fd00:205:" + agent.id.substring(0, 4) + "::";
@@ -259,7 +259,7 @@ class MtuIT {
 
     @Test
     void mtu1500IsThePlainLayoutAndUplinkZeroFollowsTheHostsDefaultRoute() throws Exception {
-        try (AgentUnderTest plain = new AgentUnderTest(Map.of("mtu", 1500, "uplinkMtu", 1500));
+        try (AgentUnderTest plain = new AgentUnderTest(Map.of("io.patu.lifecycle", Map.of("mtu", 1500, "uplinkMtu", 1500)));
                 TestPod pod = new TestPod(plain, "p", netconf(""))) {
             try (RtNetlink host = RtNetlink.open(); RtNetlink inPod = RtNetlink.openIn(pod.netns)) {
                 assertEquals(1500, host.link(plain.bridge).orElseThrow().mtu());

@@ -14,7 +14,8 @@ import io.patu.kernel.testing.KernelTest;
 /**
  * A real runtime: podman 4.3 with its CNI backend runs containers on a Patu network written by
  * {@code patu install-cni}, chained with the reference portmap plugin. Two talk TCP through socket
- * redirection; a third publishes a port that a host connection reaches. The scenario lives in
+ * redirection; a third publishes a port that a host connection reaches; a fourth reaches an "outside"
+ * namespace beyond the node, which sees the node's address (egress). The scenario lives in
  * tests/podman/podman-on-patu.sh, which a person can run by hand too; it checks the payload arrived,
  * the redirect counters carried it, the veths did not, the published port answers, and that nothing is
  * left behind.
@@ -34,6 +35,7 @@ class PodmanIT {
         assertEquals(0, run.exitValue(), output);
         assertTrue(output.contains("OK: the payload went through sk_msg socket redirection"), output);
         assertTrue(output.contains("OK: the published port reached the container"), output);
+        assertTrue(output.contains("OK: a container reached the outside, masqueraded to the node's address"), output);
         assertTrue(output.contains("nothing left behind"), output);
         System.out.println(output);
     }

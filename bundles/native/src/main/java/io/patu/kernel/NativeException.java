@@ -23,8 +23,11 @@ public class NativeException extends RuntimeException {
     }
 
     private static String message(String operation, int errno, String detail) {
-        StringBuilder text = new StringBuilder(operation).append(" failed: ").append(Errno.describe(errno))
-                .append(" (errno ").append(errno).append(')');
+        StringBuilder text = new StringBuilder(operation).append(" failed");
+        if (errno != 0) {
+            // Libraries without errno (libnftables) report only their own text, in detail.
+            text.append(": ").append(Errno.describe(errno)).append(" (errno ").append(errno).append(')');
+        }
         if (detail != null && !detail.isBlank()) {
             text.append(": ").append(detail);
         }

@@ -14,6 +14,7 @@ import java.util.logging.Logger;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.patu.api.CniError;
+import io.patu.api.Egress;
 import io.patu.api.IpAllocator;
 import io.patu.api.IpamRequest;
 import io.patu.api.PatuException;
@@ -40,13 +41,20 @@ final class CniVerbs {
     private final PodRegistry registry;
     private final Supplier<IpAllocator> ipam;
     private final Supplier<List<PodListener>> listeners;
+    private final NetconfKeys netconfKeys;
 
     CniVerbs(PodPlumbing plumbing, PodRegistry registry, Supplier<IpAllocator> ipam,
              Supplier<List<PodListener>> listeners) {
+        this(plumbing, registry, ipam, listeners, () -> null);
+    }
+
+    CniVerbs(PodPlumbing plumbing, PodRegistry registry, Supplier<IpAllocator> ipam,
+             Supplier<List<PodListener>> listeners, Supplier<Egress> egress) {
         this.plumbing = plumbing;
         this.registry = registry;
         this.ipam = ipam;
         this.listeners = listeners;
+        this.netconfKeys = new NetconfKeys(plumbing.bridgeName(), egress);
     }
 
     /** The answer to a request the socket server refused before it was complete. */
@@ -85,6 +93,7 @@ final class CniVerbs {
     }
 
     private WireResponse add(CniRequest request) throws IOException {
+        netconfKeys.check(request.config());
         int attachmentMtu = request.config().mtu();
         Path netns = request.netns().orElseThrow();
         if (!NetNs.isNetworkNamespace(netns)) {
@@ -152,6 +161,7 @@ final class CniVerbs {
         request.config().mtu(); // validated as in ADD
         Pod pod = registry.get(request.podId()).orElseThrow(() -> new PatuException(CniError.UNKNOWN_CONTAINER,
                 "no pod " + request.podId() + " is known to this agent"));
+        netconfKeys.check(request.config());
         if (!pod.netns().equals(request.netns().orElseThrow().toString())) {
             throw new PatuException(CniError.UNKNOWN_CONTAINER, "pod " + pod.id() + " lives in " + pod.netns()
                     + ", not in " + CniRequest.printable(request.netns().get().toString()));

@@ -24,6 +24,7 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 import io.patu.api.Commands;
+import io.patu.api.Egress;
 import io.patu.api.IpAllocator;
 import io.patu.api.Pod;
 import io.patu.api.PodListener;
@@ -83,6 +84,11 @@ public final class PodLifecycle {
             policyOption = ReferencePolicyOption.GREEDY)
     private volatile ShellExecutor shell;
 
+    /** The egress feature, when it runs: a network configuration's ipMasq must agree with it. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile Egress egress;
+
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     private volatile FeatureManager features;
@@ -92,8 +98,8 @@ public final class PodLifecycle {
         this.config = config;
         this.version = context.getBundle().getVersion().toString();
         this.registry = new PodRegistry(Path.of(config.stateDir()));
-        CniVerbs verbs = new CniVerbs(new PodPlumbing(config.bridgeName(), config.mtu(), new UplinkMtu(config.uplinkMtu())), registry,
-                () -> ipam, () -> List.copyOf(listeners));
+        CniVerbs verbs = new CniVerbs(new PodPlumbing(config.bridgeName(), config.mtu(), new UplinkMtu(config.uplinkMtu())),
+                registry, () -> ipam, () -> List.copyOf(listeners), () -> egress);
         // The CNI route comes first: it also answers requests that match no route, as CNI errors.
         this.server = new AgentSocketServer(Path.of(config.socketPath()), List.of(
                 new RequestRoute(WireRequest.MAGIC, WireRequest::totalLength, verbs::handle, CniVerbs::rejected, worker),

@@ -1,0 +1,2 @@
+/** The egress feature's implementation; nothing here is exported. */
+package io.patu.egress.internal;
