@@ -32,7 +32,7 @@ class NetconfKeysInputTest {
     Path state;
 
     private CniVerbs verbs(Egress egress) throws Exception {
-        return new CniVerbs(new PodPlumbing(BRIDGE, 1500), new PodRegistry(state), () -> null, List::of, () -> egress);
+        return new CniVerbs(new PodPlumbing(BRIDGE, 1500, new UplinkMtu(0)), new PodRegistry(state), () -> null, List::of, () -> egress);
     }
 
     private static Egress masquerading(boolean ipv4, boolean ipv6) {
