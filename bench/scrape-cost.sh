@@ -4,7 +4,7 @@
 #
 #   scrape    wall time of one GET /metrics as curl sees it over a kept-alive connection (as Prometheus
 #             scrapes), median and p99 over --scrapes scrapes, and the agent's own figure for collecting
-#             and rendering (patu_metrics_scrape_duration_seconds)
+#             and rendering (patu_metrics_scrape_seconds_total over the scrapes, a mean)
 #   RSS       VmRSS of the agent's JVM before the scrapes (after 20 warm-up scrapes and --idle seconds)
 #             and after every quarter of them
 #
@@ -124,9 +124,11 @@ scrape_batch() { # $1 scrapes over one kept-alive connection; appends each time_
 }
 
 heap() { curl -sf "$url" | awk '/^patu_jvm_heap_committed_bytes / {printf "%.1f", $2 / 1048576}'; }
+own_seconds() { curl -sf "$url" | awk '/^patu_metrics_scrape_seconds_total / {print $2}'; }
 scrape_batch 20
 : >"$work/times"
 heap_before=$(heap)
+own_before=$(own_seconds)
 sleep "$idle"
 rss_before=$(rss)
 rss_points="$rss_before"
@@ -139,12 +141,14 @@ rss_after=$(rss)
 heap_after=$(heap)
 body=$(curl -sf "$url")
 bytes=$(printf '%s' "$body" | wc -c)
-server_ms=$(printf '%s\n' "$body" | awk '/^patu_metrics_scrape_duration_seconds / {printf "%.2f", $2 * 1000}')
+# The agent's own time over the measured scrapes (and the two heap/own-time scrapes between them).
+server_ms=$(printf '%s\n' "$body" | awk -v before="$own_before" -v n=$((quarter * 4 + 2)) \
+    '/^patu_metrics_scrape_seconds_total / {printf "%.2f", ($2 - before) * 1000 / n}')
 read -r median p99 < <(sort -n "$work/times" | awk '{v[NR] = $1} END {printf "%.2f %.2f\n", v[int((NR + 1) / 2)] * 1000, v[int(NR * 0.99)] * 1000}')
 
 echo "Patu scrape cost: $dist, profile $profile, $pods pods, $((quarter * 4)) scrapes; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| pods | exposition | scrape wall, median | p99 | agent's own (collect + render) | RSS before | RSS after | RSS every quarter (KiB) | heap committed before, after |"
+echo "| pods | exposition | scrape wall, median | p99 | agent's own (collect + render), mean | RSS before | RSS after | RSS every quarter (KiB) | heap committed before, after |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---|---|"
 printf '| %d | %d KiB | %s ms | %s ms | %s ms | %.1f MiB | %.1f MiB | %s | %s, %s MiB |\n' "$pods" $((bytes / 1024)) "$median" "$p99" \
     "$server_ms" "$(awk -v k="$rss_before" 'BEGIN {print k / 1024}')" "$(awk -v k="$rss_after" 'BEGIN {print k / 1024}')" \

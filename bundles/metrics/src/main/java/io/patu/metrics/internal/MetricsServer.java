@@ -30,11 +30,8 @@ import com.sun.net.httpserver.HttpServer;
 import io.patu.api.HealthCheck;
 import io.patu.api.Readiness;
 import io.patu.api.ReadinessReport;
-import io.patu.api.metrics.Labels;
 import io.patu.api.metrics.MetricFamily;
-import io.patu.api.metrics.MetricType;
 import io.patu.api.metrics.MetricsSource;
-import io.patu.api.metrics.Sample;
 
 /**
  * One HTTP listener for monitoring: {@code /metrics} (Prometheus text format: every {@link MetricsSource}),
@@ -72,8 +69,8 @@ public final class MetricsServer implements HealthCheck {
     private final List<Scrape.Named> sources = new CopyOnWriteArrayList<>();
     private final Scrape scrape = new Scrape();
     private final HttpServer server;
-    /** Nanoseconds the previous scrape took; read and written on the dispatcher thread only. */
-    private long lastScrapeNanos;
+    /** Nanoseconds all scrapes took to collect and render, and their number; dispatcher thread only. */
+    private long scrapeNanos;
     private long scrapes;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -152,7 +149,10 @@ public final class MetricsServer implements HealthCheck {
         }
     }
 
-    /** One scrape: every source, merged, then the scrape's own figures. */
+    /**
+     * One scrape: every source, merged, then the scrape's own figures. Prometheus records each scrape's wall
+     * time itself (scrape_duration_seconds); the agent's share is the time to collect and render, summed.
+     */
     String metrics() {
         long started = System.nanoTime();
         List<Scrape.Named> named = new ArrayList<>(sources);
@@ -160,11 +160,10 @@ public final class MetricsServer implements HealthCheck {
         List<MetricFamily> families = new ArrayList<>(scrape.collect(named));
         families.add(MetricFamily.counter("patu_metrics_scrapes_total", "Scrapes of /metrics this agent answered",
                 ++scrapes));
-        families.add(new MetricFamily("patu_metrics_scrape_duration_seconds", MetricType.GAUGE,
-                "How long the previous scrape took to collect and render, in seconds",
-                List.of(new Sample.Value(Labels.NONE, lastScrapeNanos / 1e9))));
+        families.add(MetricFamily.counter("patu_metrics_scrape_seconds_total",
+                "Time the agent spent collecting and rendering scrapes before this one, in seconds", scrapeNanos / 1e9));
         String text = Exposition.render(families);
-        lastScrapeNanos = System.nanoTime() - started;
+        scrapeNanos += System.nanoTime() - started;
         return text;
     }
 
