@@ -112,7 +112,8 @@ measure() {
         "io.patu.lifecycle": {bridgeName: $bridge, mtu: 1500, socketPath: $socket, stateDir: $state},
         "io.patu.ipam": {subnet: $subnet, stateDir: $state},
         "io.patu.datapath.sockmap": {bpffsDir: $bpffs, cgroupPath: $cgroup},
-        "io.patu.egress": {table: $table}}' >"$config"
+        "io.patu.egress": {table: $table},
+        "io.patu.metrics": {port: 0}}' >"$config"
     t0=$(now_ms)
     "$dist/bin/patu" run --profile "$profile" --config "$config" </dev/null >"$dir/agent.log" 2>&1 &
     agent_pid=$!

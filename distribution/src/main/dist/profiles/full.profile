@@ -5,3 +5,5 @@ config conf/patu.json
 
 include minimal
 bundle org.apache.felix.gogo.shell
+# Prometheus metrics, /livez and /readyz over HTTP (io.patu.metrics in conf/patu.json).
+bundle metrics

@@ -2,8 +2,9 @@
 # that 'patu shell' talks to over the agent socket. No console on stdin.
 #
 # One line each: 'description TEXT', 'config FILE' (relative to the installation; default conf/patu.json;
-# 'patu run --config' overrides it), 'include PROFILE', 'bundle NAME' (the jar bundle/NAME-<version>.jar).
-# Bundles start in the order listed.
+# 'patu run --config' overrides it), 'include PROFILE', 'bundle NAME' (the jar bundle/NAME-<version>.jar),
+# 'require FEATURE' (the agent is not ready while that feature is disabled or unhealthy; see README
+# "Health and readiness"). Bundles start in the order listed; requirements add up through 'include'.
 description Pod networking with socket redirection; remote shell only (no console)
 config conf/patu.json
 
@@ -31,3 +32,7 @@ bundle datapath-sockmap
 # (or 'patu:disable egress').
 bundle egress
 bundle lifecycle
+
+# The node does its job only with addresses and socket redirection: without either it is not ready.
+require ipam
+require sockmap

@@ -67,6 +67,8 @@ final class AgentUnderTest implements AutoCloseable {
     private boolean egressTableLeft;
     final String subnetPrefix;
     final Path cgroup;
+    /** Where the metrics bundle (full profile) listens: loopback, a port free when the agent was configured. */
+    final int metricsPort;
     private final Process process;
     private final List<String> output = new ArrayList<>();
 
@@ -102,6 +104,7 @@ final class AgentUnderTest implements AutoCloseable {
         int third = Integer.parseInt(id.substring(0, 2), 16);
         subnetPrefix = "10.203." + third + ".";
         cgroup = CgroupV2.create(CgroupV2.ensureMounted(), "patu-it-" + id);
+        metricsPort = freePort();
         config = work.resolve("patu.json");
         Map<String, Map<String, Object>> pids = new java.util.TreeMap<>(Map.of(
                 // The MTUs stay the shipped defaults unless a test says otherwise: the jumbo node-local path.
@@ -109,7 +112,8 @@ final class AgentUnderTest implements AutoCloseable {
                         "stateDir", stateDir.toString()),
                 "io.patu.ipam", Map.of("subnet", subnetPrefix + "0/24", "stateDir", stateDir.toString()),
                 "io.patu.datapath.sockmap", Map.of("bpffsDir", bpffsDir.toString(), "cgroupPath", cgroup.toString()),
-                "io.patu.egress", Map.of("table", egressTable)));
+                "io.patu.egress", Map.of("table", egressTable),
+                "io.patu.metrics", Map.of("listenAddress", "127.0.0.1", "port", metricsPort)));
         extraConfig.forEach((pid, properties) -> {
             Map<String, Object> merged = new java.util.TreeMap<>(pids.getOrDefault(pid, Map.of()));
             merged.putAll(properties);
@@ -198,6 +202,25 @@ final class AgentUnderTest implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return probe.getLocalPort();
+        }
+    }
+
+    record HttpAnswer(int status, String body) {
+    }
+
+    /** GET {@code path} from the agent's metrics listener. */
+    HttpAnswer http(String path) throws IOException, InterruptedException {
+        try (java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient()) {
+            java.net.http.HttpResponse<String> response = client.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://127.0.0.1:" + metricsPort + path)).timeout(java.time.Duration.ofSeconds(30)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            return new HttpAnswer(response.statusCode(), response.body());
         }
     }
 

@@ -29,10 +29,13 @@ class ProfilesIT {
             String launch = launchProperties(agent);
             assertTrue(launch.contains("/org.apache.felix.gogo.runtime-"), launch);
             assertFalse(launch.contains("/org.apache.felix.gogo.shell-"), launch);
+            assertFalse(launch.contains("/metrics-"), "minimal has no metrics bundle: " + launch);
+            assertTrue(launch.contains("patu.features.required=ipam,sockmap\n"), "minimal requires ipam and sockmap: " + launch);
 
             String classes = loadedClasses(agent);
             assertTrue(classes.contains("org.apache.felix.gogo.runtime."), "the remote shell's Gogo runtime is there");
             assertFalse(classes.contains("org.apache.felix.gogo.shell."), "no class of the Gogo console was loaded");
+            assertFalse(classes.contains("sun.net.httpserver."), "no class of the JDK's HTTP server was loaded");
         }
     }
 

@@ -36,7 +36,7 @@ import io.patu.ipam.internal.LeaseStore.Leased;
  * persisted before it is answered, so a restart never hands out an address twice. An address is never in
  * two leases, whatever plans they came from.
  */
-@Component(service = IpAllocator.class, configurationPid = IpAllocator.PID,
+@Component(service = {IpAllocator.class, HostLocalAllocator.class}, configurationPid = IpAllocator.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
 @Designate(ocd = HostLocalAllocator.Config.class)
 public final class HostLocalAllocator implements IpAllocator {
@@ -178,6 +178,25 @@ public final class HostLocalAllocator implements IpAllocator {
         List<Lease> out = new ArrayList<>();
         leases.forEach((id, l) -> out.add(new Lease(id, addresses(l))));
         return out;
+    }
+
+    /** A range set's use, for {@link IpamMetrics}: {@code configured} for the allocator's own sets. */
+    record Pool(RangeSet set, boolean configured, long leased) {
+    }
+
+    /** The allocator's own range sets, then those of network configurations' ipam objects that leases use. */
+    synchronized List<Pool> pools() {
+        Map<RangeSet, long[]> leased = new LinkedHashMap<>();
+        defaults.rangeSets().forEach(set -> leased.put(set, new long[1]));
+        leases.values().forEach(lease -> lease.forEach(l -> leased.computeIfAbsent(l.rangeSet(), set -> new long[1])[0]++));
+        List<Pool> pools = new ArrayList<>();
+        leased.forEach((set, count) -> pools.add(new Pool(set, defaults.rangeSets().contains(set), count[0])));
+        return pools;
+    }
+
+    /** Where leases are written, for {@link IpamHealth}. */
+    Path leaseFile() {
+        return store.file();
     }
 
     /** Requested addresses as IP literals; a {@code /prefix} suffix is allowed and not looked at. */

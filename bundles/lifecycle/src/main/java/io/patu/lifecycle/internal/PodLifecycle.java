@@ -74,6 +74,7 @@ public final class PodLifecycle {
     private final AgentSocketServer server;
     private final Config config;
     private final String version;
+    private final CniCallMetrics cniCalls = new CniCallMetrics();
     private boolean activated;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -98,11 +99,13 @@ public final class PodLifecycle {
         this.config = config;
         this.version = context.getBundle().getVersion().toString();
         this.registry = new PodRegistry(Path.of(config.stateDir()));
+        cniCalls.pods(registry.all().size());
         CniVerbs verbs = new CniVerbs(new PodPlumbing(config.bridgeName(), config.mtu(), new UplinkMtu(config.uplinkMtu())),
                 registry, () -> ipam, () -> List.copyOf(listeners), () -> egress);
         // The CNI route comes first: it also answers requests that match no route, as CNI errors.
         this.server = new AgentSocketServer(Path.of(config.socketPath()), List.of(
-                new RequestRoute(WireRequest.MAGIC, WireRequest::totalLength, verbs::handle, CniVerbs::rejected, worker),
+                new RequestRoute(WireRequest.MAGIC, WireRequest::totalLength,
+                        bytes -> cniCalls.observe(bytes, verbs::handle, () -> registry.all().size()), CniVerbs::rejected, worker),
                 RemoteShell.route(() -> shell, shellWorker)));
         try {
             server.start();
@@ -124,6 +127,16 @@ public final class PodLifecycle {
     /** {@code patu:pods}: every pod this agent networked. */
     public String pods() throws Exception {
         return LifecycleTables.pods(registeredPods());
+    }
+
+    /** CNI calls and pods, for {@link LifecycleMetrics}. */
+    CniCallMetrics cniCalls() {
+        return cniCalls;
+    }
+
+    /** The CNI socket this agent serves, for {@link CniSocketHealth}. */
+    Path socketPath() {
+        return Path.of(config.socketPath());
     }
 
     /** The registry is the CNI worker's: read it there, between two CNI calls. */

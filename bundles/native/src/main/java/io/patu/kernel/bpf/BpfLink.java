@@ -1,5 +1,8 @@
 package io.patu.kernel.bpf;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import io.patu.kernel.Errno;
 import io.patu.kernel.NativeException;
 import io.patu.kernel.bpf.internal.LibBpf;
@@ -57,6 +60,29 @@ public final class BpfLink implements AutoCloseable {
     /** The link's descriptor. */
     public synchronized int fd() {
         return LibBpf.bpfLinkFd(open());
+    }
+
+    // struct bpf_link_info (linux/bpf.h): prog_id, and the cgroup member of its union (8-byte aligned).
+    private static final int LINK_INFO_SIZE = 256;
+    private static final int LINK_INFO_PROG_ID = 8;
+    private static final int LINK_INFO_CGROUP_ID = 16;
+
+    /**
+     * What the kernel says of a link now.
+     *
+     * @param programId the attached program's id
+     * @param cgroupId  a cgroup link's cgroup; 0 once the link is detached, and for other link types
+     */
+    public record Info(int programId, long cgroupId) {
+    }
+
+    public synchronized Info info() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment info = arena.allocate(LINK_INFO_SIZE, 8);
+            MemorySegment length = arena.allocateFrom(JAVA_INT, LINK_INFO_SIZE);
+            LibBpf.check(LibBpf.bpfObjGetInfoByFd(LibBpf.bpfLinkFd(open()), info, length), "bpf_obj_get_info_by_fd(link)");
+            return new Info(info.get(JAVA_INT, LINK_INFO_PROG_ID), info.get(JAVA_LONG, LINK_INFO_CGROUP_ID));
+        }
     }
 
     /** Pins the link at {@code path} (on bpffs; the file must not exist). */

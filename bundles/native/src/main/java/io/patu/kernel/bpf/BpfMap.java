@@ -193,6 +193,69 @@ public final class BpfMap implements AutoCloseable {
         }
     }
 
+    /** A key and its value, as {@link #entries()} reads them. */
+    public record Entry(byte[] key, byte[] value) {
+    }
+
+    /**
+     * Every entry, read in batches (BPF_MAP_LOOKUP_BATCH, 128 entries a system call): one pass over the map,
+     * where {@link #keys()} and a lookup per key take two system calls an entry. Not a snapshot: entries
+     * added or deleted meanwhile may or may not be there, none twice.
+     */
+    public List<Entry> entries() {
+        int fd = fd();
+        int valueBytes = valueBufferSize();
+        List<Entry> entries = new ArrayList<>();
+        int batch = 128;
+        try (Arena arena = Arena.ofConfined()) {
+            // The batch token is opaque (a bucket index for hash maps); key-sized and at least 8 bytes suits all.
+            MemorySegment in = arena.allocate(Math.max(8, keySize), 8);
+            MemorySegment out = arena.allocate(Math.max(8, keySize), 8);
+            MemorySegment count = arena.allocate(JAVA_INT);
+            boolean first = true;
+            while (true) {
+                MemorySegment keys = arena.allocate((long) batch * Math.max(1, keySize), 8);
+                MemorySegment values = arena.allocate((long) batch * Math.max(1, valueBytes), 8);
+                count.set(JAVA_INT, 0, batch);
+                int rc = LibBpf.bpfMapLookupBatch(fd, first ? MemorySegment.NULL : in, out, keys, values, count,
+                        MemorySegment.NULL);
+                if (rc == -Errno.ENOSPC && batch < (1 << 16)) {
+                    batch *= 2; // one hash bucket holds more entries than the batch: retry from the same place, larger
+                    continue;
+                }
+                if (rc != 0 && rc != -Errno.ENOENT) {
+                    LibBpf.check(rc, "bpf_map_lookup_batch(" + name + ")");
+                }
+                int read = count.get(JAVA_INT, 0);
+                for (int i = 0; i < read; i++) {
+                    entries.add(new Entry(keys.asSlice((long) i * keySize, keySize).toArray(JAVA_BYTE),
+                            values.asSlice((long) i * valueBytes, valueBytes).toArray(JAVA_BYTE)));
+                }
+                if (rc == -Errno.ENOENT) {
+                    return entries;
+                }
+                in.copyFrom(out);
+                first = false;
+            }
+        }
+    }
+
+    /** Ids of the programs attached to this map with {@code type} (BPF_PROG_QUERY; sockmaps: kernel 5.19+). */
+    public List<Integer> attachedPrograms(AttachType type) {
+        try (Arena arena = Arena.ofConfined()) {
+            int capacity = 16;
+            MemorySegment ids = arena.allocate(JAVA_INT, capacity);
+            MemorySegment count = arena.allocateFrom(JAVA_INT, capacity);
+            LibBpf.check(LibBpf.bpfProgQuery(fd(), type.kernelValue(), 0, MemorySegment.NULL, ids, count),
+                    "bpf_prog_query(" + name + ", " + type.label() + ")");
+            List<Integer> out = new ArrayList<>();
+            for (int i = 0; i < Math.min(capacity, count.get(JAVA_INT, 0)); i++) {
+                out.add(ids.getAtIndex(JAVA_INT, i));
+            }
+            return out;
+        }
+    }
+
     /** Where this map is pinned (or will be pinned at load), if anywhere. */
     public Optional<Path> pinPath() {
         if (owner == null) {

@@ -18,6 +18,7 @@ public final class BpfProgram {
     // struct bpf_prog_info (linux/bpf.h, kernel 5.12+ layout): size and offset of run_cnt.
     private static final int PROG_INFO_SIZE = 232;
     private static final int PROG_INFO_RUN_CNT = 200;
+    private static final int PROG_INFO_ID = 4;
 
     private final BpfObject owner;
     private final MemorySegment program;
@@ -74,6 +75,16 @@ public final class BpfProgram {
     public void detachFromMap(BpfMap map, AttachType type) {
         LibBpf.check(LibBpf.bpfProgDetach2(fd(), map.fd(), type.kernelValue()),
                 "bpf_prog_detach2(" + type.label() + ")");
+    }
+
+    /** The kernel's id of the loaded program (bpf_prog_info.id), as program queries and bpftool show it. */
+    public int id() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment info = arena.allocate(PROG_INFO_SIZE, 8);
+            MemorySegment length = arena.allocateFrom(JAVA_INT, PROG_INFO_SIZE);
+            LibBpf.check(LibBpf.bpfObjGetInfoByFd(fd(), info, length), "bpf_obj_get_info_by_fd(" + name + ")");
+            return info.get(JAVA_INT, PROG_INFO_ID);
+        }
     }
 
     /**

@@ -172,18 +172,21 @@ public final class SockmapDatapath implements Datapath, PodListener {
         return counters;
     }
 
-    /** Every pod_stats entry, in address order. */
+    /** Every pod_stats entry, in address order, read in one pass over the map (batches of entries). */
     List<PodCounters> podCounters() {
-        TreeMap<String, PodCounters> byKey = new TreeMap<>(); // a hash walk may repeat keys
-        for (byte[] key : kernel.podStats.keys()) {
-            kernel.podStats.lookup(key).ifPresent(perCpu -> {
-                long[] sums = SockmapLayouts.sumPerCpu(perCpu, SockmapLayouts.POD_COUNTERS, cpus);
-                InetAddress address = SockmapLayouts.addressOf(key);
-                byKey.put(HexFormat.of().formatHex(key),
-                        new PodCounters(address, podsByAddress.get(address), sums[0], sums[1]));
-            });
+        TreeMap<String, PodCounters> byKey = new TreeMap<>();
+        for (BpfMap.Entry entry : kernel.podStats.entries()) {
+            long[] sums = SockmapLayouts.sumPerCpu(entry.value(), SockmapLayouts.POD_COUNTERS, cpus);
+            InetAddress address = SockmapLayouts.addressOf(entry.key());
+            byKey.put(HexFormat.of().formatHex(entry.key()),
+                    new PodCounters(address, podsByAddress.get(address), sums[0], sums[1]));
         }
         return List.copyOf(byKey.values());
+    }
+
+    /** What is wrong with the kernel objects, for {@link SockmapHealth}. */
+    List<String> kernelProblems() {
+        return kernel.problems();
     }
 
     private static long perCpuStride() {

@@ -5,6 +5,8 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
@@ -35,6 +37,7 @@ final class SockmapKernelState {
     final BpfMap policy;
     private final BpfObject object;
     private final BpfProgram skMsg;
+    private final BpfProgram sockops;
     private final BpfLink sockopsLink;
     private final Path pinDir;
     private final PinDirectoryLock ownership;
@@ -50,6 +53,7 @@ final class SockmapKernelState {
         this.podStats = object.map("pod_stats");
         this.policy = object.map("redirect_policy");
         this.skMsg = object.program("patu_sk_msg");
+        this.sockops = object.program("patu_sockops");
     }
 
     /** Loads the object, takes over pinned maps if there are any, and attaches both programs. */
@@ -112,6 +116,37 @@ final class SockmapKernelState {
             ownership.close();
             throw e;
         }
+    }
+
+    /**
+     * What is not as {@link #attach} left it, for the feature's health check; cheap (a few system calls, no
+     * map walk): every pin still there, the sockops link attached to a cgroup and running this object's
+     * program, the sk_msg program attached to the sockhash, and the counters readable.
+     */
+    List<String> problems() {
+        List<String> problems = new ArrayList<>();
+        for (BpfMap map : object.maps()) {
+            map.pinPath().filter(pin -> !Files.exists(pin)).ifPresent(pin -> problems.add("the pin of map " + map.name()
+                    + " (" + pin + ") is gone: the next agent could not take the datapath over"));
+        }
+        if (!Files.exists(pinDir.resolve(SOCKOPS_LINK))) {
+            problems.add("the pin of the sockops link (" + pinDir.resolve(SOCKOPS_LINK) + ") is gone");
+        }
+        BpfLink.Info link = sockopsLink.info();
+        if (link.cgroupId() == 0) {
+            problems.add("the sockops program is detached from its cgroup: no new connection enters the sockhash");
+        } else if (link.programId() != sockops.id()) {
+            problems.add("the sockops link runs program " + link.programId() + ", not this datapath's " + sockops.id());
+        }
+        List<Integer> verdicts = sockHash.attachedPrograms(AttachType.SK_MSG_VERDICT);
+        if (!verdicts.contains(skMsg.id())) {
+            problems.add("the sk_msg program is not attached to sock_hash (attached: " + verdicts
+                    + "): no message is redirected");
+        }
+        if (stats.lookup(new byte[4]).isEmpty()) {
+            problems.add("sockmap_stats has no entry 0: the counters cannot be read");
+        }
+        return problems;
     }
 
     /**

@@ -363,6 +363,34 @@ public final class LibBpf {
         }
     }
 
+    private static final class bpf_prog_query {
+        static final MethodHandle HANDLE = Downcalls.downcall(Library.LOOKUP, "bpf_prog_query",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+    }
+    /** {@code bpf_prog_query}: ids of the programs attached to a target (cgroup, sockmap, ...). */
+    public static int bpfProgQuery(int targetFd, int type, int queryFlags, MemorySegment attachFlags,
+            MemorySegment programIds, MemorySegment programCount) {
+        try {
+            return (int) bpf_prog_query.HANDLE.invokeExact(targetFd, type, queryFlags, attachFlags, programIds, programCount);
+        } catch (Throwable t) {
+            throw Downcalls.rethrow(t);
+        }
+    }
+
+    private static final class bpf_map_lookup_batch {
+        static final MethodHandle HANDLE = Downcalls.downcall(Library.LOOKUP, "bpf_map_lookup_batch",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    }
+    /** {@code bpf_map_lookup_batch}; -ENOENT when the batch reached the end (count still says how many it read). */
+    public static int bpfMapLookupBatch(int fd, MemorySegment inBatch, MemorySegment outBatch, MemorySegment keys,
+            MemorySegment values, MemorySegment count, MemorySegment opts) {
+        try {
+            return (int) bpf_map_lookup_batch.HANDLE.invokeExact(fd, inBatch, outBatch, keys, values, count, opts);
+        } catch (Throwable t) {
+            throw Downcalls.rethrow(t);
+        }
+    }
+
     private static final class bpf_prog_detach2 {
         static final MethodHandle HANDLE = Downcalls.downcall(Library.LOOKUP, "bpf_prog_detach2",
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));

@@ -1,0 +1,2 @@
+/** The metrics bundle's implementation; nothing here is exported. */
+package io.patu.metrics.internal;
