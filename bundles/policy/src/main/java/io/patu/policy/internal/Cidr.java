@@ -1,0 +1,92 @@
+package io.patu.policy.internal;
+
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.Arrays;
+
+/**
+ * An address prefix, IPv4 or IPv6, with the host bits cleared. Parsed from literals only: no name is ever
+ * resolved.
+ */
+record Cidr(InetAddress address, int length) {
+    Cidr {
+        int max = address.getAddress().length * 8;
+        if (length < 0 || length > max) {
+            throw new IllegalArgumentException("prefix length " + length + " out of range");
+        }
+        address = masked(address, length);
+    }
+
+    static Cidr host(InetAddress address) {
+        return new Cidr(address, address.getAddress().length * 8);
+    }
+
+    /** {@code a.b.c.d/n} or {@code x::y/n}; the host bits must be zero as Kubernetes requires. */
+    static Cidr parse(String text) {
+        int slash = text.indexOf('/');
+        if (slash < 0) {
+            throw new IllegalArgumentException("'" + text + "' is not a CIDR (ADDRESS/LENGTH)");
+        }
+        InetAddress address;
+        try {
+            address = InetAddress.ofLiteral(text.substring(0, slash));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("'" + text + "' is not a CIDR: the address is not an IP literal");
+        }
+        int length;
+        try {
+            length = Integer.parseInt(text.substring(slash + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + text + "' is not a CIDR: the prefix length is not a number");
+        }
+        int max = address.getAddress().length * 8;
+        if (length < 0 || length > max || text.substring(slash + 1).startsWith("+")) {
+            throw new IllegalArgumentException("'" + text + "' is not a CIDR: the prefix length must be 0.." + max);
+        }
+        Cidr cidr = new Cidr(address, length);
+        if (!cidr.address.equals(address)) {
+            throw new IllegalArgumentException("'" + text + "' has host bits set; the network is " + cidr);
+        }
+        return cidr;
+    }
+
+    boolean isIpv4() {
+        return address instanceof Inet4Address;
+    }
+
+    int maxLength() {
+        return isIpv4() ? 32 : 128;
+    }
+
+    boolean isHost() {
+        return length == maxLength();
+    }
+
+    boolean contains(InetAddress other) {
+        return other.getAddress().length == address.getAddress().length && masked(other, length).equals(address);
+    }
+
+    /** Whether every address of {@code other} is in this prefix. */
+    boolean contains(Cidr other) {
+        return other.isIpv4() == isIpv4() && other.length >= length && contains(other.address);
+    }
+
+    private static InetAddress masked(InetAddress address, int length) {
+        byte[] bytes = address.getAddress();
+        byte[] out = Arrays.copyOf(bytes, bytes.length);
+        for (int bit = length; bit < out.length * 8; bit++) {
+            out[bit / 8] &= (byte) ~(0x80 >>> (bit % 8));
+        }
+        try {
+            return InetAddress.getByAddress(out);
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return address.getHostAddress() + "/" + length;
+    }
+}
