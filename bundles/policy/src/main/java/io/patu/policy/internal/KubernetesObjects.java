@@ -58,7 +58,8 @@ final class KubernetesObjects {
         KubernetesObjects objects = new KubernetesObjects(file);
         for (int i = 0; i < documents.size(); i++) {
             JsonNode document = documents.get(i);
-            if (document != null && !document.isNull()) {
+            // An empty YAML document (between two "---", or only comments) is no object.
+            if (document != null && !document.isNull() && !(document.isTextual() && document.textValue().isEmpty())) {
                 objects.object(document, "document " + (i + 1), "");
             }
         }
@@ -177,8 +178,8 @@ final class KubernetesObjects {
         boolean affectsIngress;
         boolean affectsEgress;
         JsonNode types = spec.get("policyTypes");
-        if (types == null || types.isNull()) {
-            // Kubernetes' defaulting: Ingress always, Egress when the policy has egress rules.
+        if (types == null || types.isNull() || types.isArray() && types.isEmpty()) {
+            // Kubernetes' defaulting (also for an empty list): Ingress always, Egress when the policy has egress rules.
             affectsIngress = true;
             affectsEgress = !egress.isEmpty();
         } else {

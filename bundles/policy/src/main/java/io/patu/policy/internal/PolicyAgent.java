@@ -227,6 +227,13 @@ public final class PolicyAgent implements PodListener {
         }
     }
 
+    /** What the policy directory holds in force (for tests). */
+    DirectoryContent directoryContent() {
+        synchronized (lock) {
+            return content;
+        }
+    }
+
     /** The directory's policies in force, sorted (for tests). */
     List<NetworkPolicy> policiesInForce() {
         synchronized (lock) {
