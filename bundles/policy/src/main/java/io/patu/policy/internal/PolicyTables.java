@@ -27,7 +27,7 @@ final class PolicyTables {
                         selected.isEmpty() ? "-" : String.join(" ", selected), policy.file()));
             }
             out.append(new TextTable(List.of("NAMESPACE", "NAME", "TYPES", "POD SELECTOR", "INGRESS RULES",
-                    "EGRESS RULES", "SELECTS (LOCAL PODS)", "FILE"), rows).render()).append('\n');
+                    "EGRESS RULES", "SELECTS (LOCAL PODS)", "FILE"), rows).render().stripTrailing()).append('\n');
         }
         if (problems.isEmpty()) {
             out.append("no errors");
