@@ -5,3 +5,7 @@ config conf/patu.json
 
 include minimal
 bundle org.apache.felix.gogo.shell
+# Network policy (Kubernetes NetworkPolicy from conf policyDir), and the YAML parser its files need.
+bundle snakeyaml
+bundle jackson-dataformat-yaml
+bundle policy
