@@ -49,6 +49,10 @@ public final class PolicyAgent implements PodListener {
     public @interface Config {
         @AttributeDefinition(description = "Directory of NetworkPolicy, Namespace and Pod objects (*.yaml, *.yml, *.json), watched")
         String policyDir() default "/etc/patu/policy";
+
+        // Read by the policy datapath component, which shares this PID; declared here so metatype documents it.
+        @AttributeDefinition(description = "bpffs directory under which Patu pins its objects; the policy feature uses <dir>/policy")
+        String bpffsDir() default "/sys/fs/bpf/patu";
     }
 
     private final Object lock = new Object();
@@ -224,6 +228,14 @@ public final class PolicyAgent implements PodListener {
     public String verdict(String source, String destination, String port) {
         synchronized (lock) {
             return PolicyTables.verdict(inputs, source, destination, port);
+        }
+    }
+
+    /** {@code namespace/name} of the local pod whose host veth has this ifindex, for counters; null if none. */
+    String podName(int hostIfIndex) {
+        synchronized (lock) {
+            return inputs.pods().stream().filter(p -> p.pod().hostIfIndex() == hostIfIndex).map(LocalPod::displayName)
+                    .findFirst().orElse(null);
         }
     }
 
