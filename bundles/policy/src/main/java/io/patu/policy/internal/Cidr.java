@@ -64,12 +64,32 @@ record Cidr(InetAddress address, int length) {
     }
 
     boolean contains(InetAddress other) {
-        return other.getAddress().length == address.getAddress().length && masked(other, length).equals(address);
+        return contains(other.getAddress());
+    }
+
+    /** Compares the first {@code length} bits without building addresses: the engine calls this a lot. */
+    private boolean contains(byte[] other) {
+        byte[] mine = address.getAddress();
+        if (other.length != mine.length) {
+            return false;
+        }
+        int full = length / 8;
+        for (int i = 0; i < full; i++) {
+            if (other[i] != mine[i]) {
+                return false;
+            }
+        }
+        int rest = length % 8;
+        if (rest == 0) {
+            return true;
+        }
+        int mask = (0xff << (8 - rest)) & 0xff;
+        return (other[full] & mask) == (mine[full] & mask);
     }
 
     /** Whether every address of {@code other} is in this prefix. */
     boolean contains(Cidr other) {
-        return other.isIpv4() == isIpv4() && other.length >= length && contains(other.address);
+        return other.length >= length && contains(other.address.getAddress());
     }
 
     private static InetAddress masked(InetAddress address, int length) {

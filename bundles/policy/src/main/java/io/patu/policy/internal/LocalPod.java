@@ -13,14 +13,15 @@ import io.patu.api.Pod;
  * namespace it is in {@code default}.
  */
 record LocalPod(Pod pod, String namespace, String name, Map<String, String> labels, List<NamedPort> namedPorts,
-                boolean hasMetadata) {
+                boolean hasMetadata, List<InetAddress> addresses) {
     LocalPod {
         labels = Map.copyOf(labels);
         namedPorts = List.copyOf(namedPorts);
+        addresses = List.copyOf(addresses);
     }
 
-    List<InetAddress> addresses() {
-        return pod.addresses().stream().map(a -> a.address()).toList();
+    LocalPod(Pod pod, String namespace, String name, Map<String, String> labels, List<NamedPort> namedPorts, boolean hasMetadata) {
+        this(pod, namespace, name, labels, namedPorts, hasMetadata, pod.addresses().stream().map(a -> a.address()).toList());
     }
 
     /** {@code namespace/name}, or {@code namespace/<container id>} for a pod the runtime did not name. */

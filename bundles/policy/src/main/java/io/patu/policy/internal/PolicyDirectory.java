@@ -41,6 +41,8 @@ final class PolicyDirectory implements AutoCloseable {
     private final Consumer<DirectoryContent> onChange;
     private final Map<String, FileContent> inForce = new TreeMap<>();
     private final Map<String, Problem> fileProblems = new TreeMap<>();
+    /** Digest of each file's bytes when last read: an unchanged file is not parsed again (parsing is the cost). */
+    private final Map<String, String> digests = new HashMap<>();
     private final Thread thread;
     private volatile WatchService watcher;
     private volatile boolean closed;
@@ -158,7 +160,17 @@ final class PolicyDirectory implements AutoCloseable {
                 }
                 seen.add(name);
                 try {
-                    FileContent read = PolicyFiles.read(file, name);
+                    byte[] bytes = PolicyFiles.readBytes(file);
+                    String digest = PolicyFiles.digest(bytes);
+                    if (digest.equals(digests.get(name))) {
+                        Problem unchanged = fileProblems.get(name);
+                        if (unchanged != null) {
+                            problems.put(name, unchanged);
+                        }
+                        continue;
+                    }
+                    digests.put(name, digest);
+                    FileContent read = PolicyFiles.parse(bytes, name, name.endsWith(".json"));
                     inForce.put(name, keepPreviousOfRejected(read, inForce.get(name)));
                 } catch (IOException | RuntimeException e) {
                     String message = e instanceof IOException ? e.getMessage() : "cannot be read: " + e;
@@ -168,6 +180,7 @@ final class PolicyDirectory implements AutoCloseable {
             }
         }
         inForce.keySet().retainAll(seen);
+        digests.keySet().retainAll(seen);
         DirectoryContent next = merge(problems, seen.size());
         boolean changed = !next.equals(current) || !problems.equals(fileProblems);
         fileProblems.clear();

@@ -4,6 +4,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.List;
 
 import org.yaml.snakeyaml.LoaderOptions;
@@ -60,8 +63,8 @@ final class PolicyFiles {
         return name.endsWith(".yaml") || name.endsWith(".yml") || name.endsWith(".json");
     }
 
-    /** The file's objects and the problems of its invalid objects; fails when the file cannot be read whole. */
-    static FileContent read(Path file, String displayName) throws IOException {
+    /** The file's bytes; fails for a file over {@link #MAX_FILE_BYTES}, without reading more than that. */
+    static byte[] readBytes(Path file) throws IOException {
         byte[] bytes;
         try (InputStream in = Files.newInputStream(file)) {
             bytes = in.readNBytes(MAX_FILE_BYTES + 1);
@@ -69,7 +72,15 @@ final class PolicyFiles {
         if (bytes.length > MAX_FILE_BYTES) {
             throw new IOException("larger than " + MAX_FILE_BYTES + " bytes; split it into several files");
         }
-        return parse(bytes, displayName, displayName.endsWith(".json"));
+        return bytes;
+    }
+
+    static String digest(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
     }
 
     static FileContent parse(byte[] bytes, String displayName, boolean json) throws IOException {

@@ -16,13 +16,25 @@ import io.patu.api.PodMetadata;
  * Everything a compilation reads, frozen: the policies in force, the namespaces' labels, and the local pods
  * joined with their metadata.
  */
-record PolicyInputs(List<NetworkPolicy> policies, Map<String, Map<String, String>> namespaceLabels, List<LocalPod> pods) {
+record PolicyInputs(List<NetworkPolicy> policies, Map<String, Map<String, String>> namespaceLabels, List<LocalPod> pods,
+                    Map<InetAddress, LocalPod> byAddress) {
     static final String NAME_LABEL = "kubernetes.io/metadata.name";
 
     PolicyInputs {
         policies = List.copyOf(policies);
         namespaceLabels = Map.copyOf(namespaceLabels);
         pods = List.copyOf(pods);
+        byAddress = Map.copyOf(byAddress);
+    }
+
+    PolicyInputs(List<NetworkPolicy> policies, Map<String, Map<String, String>> namespaceLabels, List<LocalPod> pods) {
+        this(policies, namespaceLabels, pods, index(pods));
+    }
+
+    private static Map<InetAddress, LocalPod> index(List<LocalPod> pods) {
+        Map<InetAddress, LocalPod> byAddress = new HashMap<>();
+        pods.forEach(pod -> pod.addresses().forEach(a -> byAddress.putIfAbsent(a, pod)));
+        return byAddress;
     }
 
     /**
@@ -67,7 +79,7 @@ record PolicyInputs(List<NetworkPolicy> policies, Map<String, Map<String, String
     }
 
     Optional<LocalPod> podAt(InetAddress address) {
-        return pods.stream().filter(p -> p.has(address)).findFirst();
+        return Optional.ofNullable(byAddress.get(address));
     }
 
     /** Whether {@code policy} applies to {@code pod}: same namespace, podSelector matches. */
