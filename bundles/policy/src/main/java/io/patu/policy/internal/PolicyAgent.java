@@ -1,5 +1,8 @@
 package io.patu.policy.internal;
 
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -227,7 +230,7 @@ public final class PolicyAgent implements PodListener {
     /** {@code patu:verdict SRC DST PORT[/PROTO]}: allow or deny, and which policies and rules decided. */
     public String verdict(String source, String destination, String port) {
         synchronized (lock) {
-            return PolicyTables.verdict(inputs, source, destination, port);
+            return PolicyTables.verdict(inputs, source, destination, port, PolicyAgent::isNodeAddress);
         }
     }
 
@@ -243,6 +246,15 @@ public final class PolicyAgent implements PodListener {
     DirectoryContent directoryContent() {
         synchronized (lock) {
             return content;
+        }
+    }
+
+    /** An address of an interface in the agent's (the host's) network namespace. */
+    static boolean isNodeAddress(InetAddress address) {
+        try {
+            return NetworkInterface.getByInetAddress(address) != null;
+        } catch (SocketException e) {
+            return false;
         }
     }
 

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Predicate;
 
 import io.patu.api.TextTable;
 
@@ -39,7 +40,8 @@ final class PolicyTables {
     }
 
     /** SRC and DST: an address, {@code namespace/name}, or a pod name (or container id) unique on the node. */
-    static String verdict(PolicyInputs inputs, String source, String destination, String portText) {
+    static String verdict(PolicyInputs inputs, String source, String destination, String portText,
+                          Predicate<InetAddress> isNodeAddress) {
         InetAddress from;
         InetAddress to;
         int port;
@@ -65,9 +67,12 @@ final class PolicyTables {
             return "usage: patu:verdict SRC DST PORT[/TCP|UDP|SCTP] (SRC, DST: address, namespace/name or pod name): "
                     + e.getMessage();
         }
-        Verdict verdict = PolicyEngine.explain(inputs, from, to, protocol, port);
-        return from.getHostAddress() + " -> " + to.getHostAddress() + " " + port + "/" + PolicyPort.protocolName(protocol)
-                + ": " + verdict.describe();
+        String head = from.getHostAddress() + " -> " + to.getHostAddress() + " " + port + "/" + PolicyPort.protocolName(protocol) + ": ";
+        if (isNodeAddress.test(from) || isNodeAddress.test(to)) {
+            return head + "allow\n  traffic between a pod and its own node is always allowed (" + (isNodeAddress.test(from)
+                    ? from.getHostAddress() : to.getHostAddress()) + " is an address of this node)";
+        }
+        return head + PolicyEngine.explain(inputs, from, to, protocol, port).describe();
     }
 
     /** The address of a pod, by name; for a pod with several, the one of the family of {@code sameFamilyAs}. */

@@ -122,6 +122,8 @@ class PolicyAgentTest {
             assertTrue(agent.verdict("web", "b", "80").contains("'b' names 3 pods"));
             assertTrue(agent.verdict("web", "x/b", "80").startsWith("10.9.9.9 -> 10.9.1.2 80/TCP: allow"));
             assertTrue(agent.verdict("web", "x/b", "80/ICMP").contains("unknown protocol"));
+            assertTrue(agent.verdict("127.0.0.1", "x/a", "80").contains("between a pod and its own node is always allowed"),
+                    agent.verdict("127.0.0.1", "x/a", "80"));
             assertTrue(agent.policies().contains("x          deny  Ingress  pod=a"), agent.policies());
             assertTrue(agent.policies().endsWith("p.yaml\nno errors"), agent.policies());
         } finally {
