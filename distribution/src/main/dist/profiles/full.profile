@@ -7,3 +7,7 @@ include minimal
 bundle org.apache.felix.gogo.shell
 # Prometheus metrics, /livez and /readyz over HTTP (io.patu.metrics in conf/patu.json).
 bundle metrics
+# Network policy (Kubernetes NetworkPolicy from conf policyDir), and the YAML parser its files need.
+bundle snakeyaml
+bundle jackson-dataformat-yaml
+bundle policy

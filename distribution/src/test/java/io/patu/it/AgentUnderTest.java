@@ -113,7 +113,8 @@ final class AgentUnderTest implements AutoCloseable {
                 "io.patu.ipam", Map.of("subnet", subnetPrefix + "0/24", "stateDir", stateDir.toString()),
                 "io.patu.datapath.sockmap", Map.of("bpffsDir", bpffsDir.toString(), "cgroupPath", cgroup.toString()),
                 "io.patu.egress", Map.of("table", egressTable),
-                "io.patu.metrics", Map.of("listenAddress", "127.0.0.1", "port", metricsPort)));
+                "io.patu.metrics", Map.of("listenAddress", "127.0.0.1", "port", metricsPort),
+                "io.patu.policy", Map.of("policyDir", work.resolve("policy").toString(), "bpffsDir", bpffsDir.toString())));
         extraConfig.forEach((pid, properties) -> {
             Map<String, Object> merged = new java.util.TreeMap<>(pids.getOrDefault(pid, Map.of()));
             merged.putAll(properties);

@@ -259,6 +259,8 @@ class HostileInputIT extends WithAgent {
                 return invalidMtu(index);
             } else if (pick < 97) {
                 return invalidIpam(index);
+            } else if (pick < 98) {
+                return hostileCniArgs(index);
             }
             return unhonourableKey(index);
         }
@@ -442,6 +444,16 @@ class HostileInputIT extends WithAgent {
                         + ",\"name\":\"patu-it\",\"type\":\"patu\"}";
             };
             return of(index, "wrong-json-types", env(command), config, 7);
+        }
+
+        /** CNI_ARGS that types.LoadArgs of the reference plugins refuses too (and over-long values). */
+        private Case hostileCniArgs(int index) {
+            Map<String, String> env = env(anyOf("ADD", "CHECK", "DEL", "ADD"));
+            env.put("CNI_ARGS", anyOf(";;==;K8S_POD_NAME", "K8S_POD_NAME", "K8S_POD_NAME=a=b", "=", ";",
+                    "IgnoreUnknown=1;;K8S_POD_NAME=x", "IgnoreUnknown=maybe;K8S_POD_NAME=x", "FOO=bar",
+                    "K8S_POD_NAMESPACE=ns;FOO=bar", "IgnoreUnknown=1;K8S_POD_NAME=" + "n".repeat(2000),
+                    "IgnoreUnknown=1;K8S_POD_NAME=x\u0001y", "x".repeat(17_000)));
+            return of(index, "hostile-cni-args", env, VALID, 4);
         }
 
         private Case pathTraversal(int index) {

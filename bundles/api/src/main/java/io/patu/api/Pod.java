@@ -5,7 +5,7 @@ import java.util.Objects;
 
 /**
  * A pod interface that the lifecycle bundle has networked: its plain-path plumbing (host veth on the
- * bridge) and its addresses. Datapath bundles accelerate traffic for the pods they are told about.
+ * bridge), its addresses, and who the runtime said it is.
  *
  * @param id          the CNI attachment
  * @param netns       path of the pod's network namespace, as the runtime gave it
@@ -13,13 +13,26 @@ import java.util.Objects;
  * @param hostIfIndex ifindex of the host-side veth in the host namespace
  * @param mac         MAC address of the pod-side interface
  * @param addresses   addresses of the pod-side interface, one per family at most
+ * @param identity    namespace, name, uid from {@code CNI_ARGS}; {@link PodIdentity#NONE} when none was given
  */
-public record Pod(PodId id, String netns, String hostVeth, int hostIfIndex, String mac, List<PodAddress> addresses) {
+public record Pod(PodId id, String netns, String hostVeth, int hostIfIndex, String mac, List<PodAddress> addresses,
+                  PodIdentity identity) {
     public Pod {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(netns, "netns");
         Objects.requireNonNull(hostVeth, "hostVeth");
         Objects.requireNonNull(mac, "mac");
+        Objects.requireNonNull(identity, "identity");
         addresses = List.copyOf(addresses);
+    }
+
+    /** A pod without identity, as before {@link PodIdentity} existed. */
+    public Pod(PodId id, String netns, String hostVeth, int hostIfIndex, String mac, List<PodAddress> addresses) {
+        this(id, netns, hostVeth, hostIfIndex, mac, addresses, PodIdentity.NONE);
+    }
+
+    /** The same pod with another identity. */
+    public Pod withIdentity(PodIdentity newIdentity) {
+        return new Pod(id, netns, hostVeth, hostIfIndex, mac, addresses, newIdentity);
     }
 }

@@ -4,6 +4,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.core.JsonFactory;
@@ -58,6 +60,27 @@ public final class JsonTrees {
             }
             return root;
         }
+    }
+
+    /**
+     * Every document in {@code input}, in order: one for JSON, one per document for a multi-document format
+     * such as YAML (whose parser returns one root value after another). A document that is empty is a null
+     * node.
+     *
+     * @param maxDocuments more documents than this is an error, so a hostile input cannot make many trees
+     * @throws com.fasterxml.jackson.core.JsonProcessingException when the text is malformed or breaks a limit
+     */
+    public static List<JsonNode> readAll(JsonFactory factory, byte[] input, int maxDocuments) throws IOException {
+        List<JsonNode> documents = new ArrayList<>();
+        try (JsonParser parser = factory.createParser(input)) {
+            for (JsonToken token = parser.nextToken(); token != null; token = parser.nextToken()) {
+                if (documents.size() == maxDocuments) {
+                    throw new JsonParseException(parser, "more than " + maxDocuments + " documents");
+                }
+                documents.add(value(parser, token));
+            }
+        }
+        return documents;
     }
 
     /** {@link #read(JsonFactory, byte[], boolean)} with Jackson's default limits, trailing content ignored. */

@@ -2,7 +2,7 @@
  * JSON documents as Jackson trees, read and written without an ObjectMapper.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package io.patu.api.json;
 
 import org.osgi.annotation.bundle.Export;

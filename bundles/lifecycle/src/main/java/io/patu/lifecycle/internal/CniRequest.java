@@ -15,7 +15,7 @@ import io.patu.kernel.netlink.InterfaceNames;
  * spec before anything is touched, so bad input never changes state.
  */
 record CniRequest(CniCommand command, String containerId, String ifName, Optional<Path> netns,
-                  NetworkConfig config) {
+                  NetworkConfig config, CniArgs args) {
 
     /** Spec: alphanumeric first, then alphanumerics, underscore, dot or hyphen. */
     private static final Pattern CONTAINER_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.\\-]{0,1023}");
@@ -40,7 +40,7 @@ record CniRequest(CniCommand command, String containerId, String ifName, Optiona
         }
         NetworkConfig config = NetworkConfig.parse(wire.stdin(), command == CniCommand.VERSION);
         if (command == CniCommand.VERSION) {
-            return new CniRequest(command, "", "", Optional.empty(), config);
+            return new CniRequest(command, "", "", Optional.empty(), config, CniArgs.NONE);
         }
         if (!config.atLeast(command.since())) {
             throw new PatuException(CniError.INCOMPATIBLE_VERSION, command + " is a CNI " + command.since()
@@ -51,7 +51,7 @@ record CniRequest(CniCommand command, String containerId, String ifName, Optiona
             if (command == CniCommand.GC) {
                 GcRequest.validAttachments(config);
             }
-            return new CniRequest(command, "", "", Optional.empty(), config);
+            return new CniRequest(command, "", "", Optional.empty(), config, CniArgs.NONE);
         }
         String containerId = require(env, "CNI_CONTAINERID");
         if (!CONTAINER_ID.matcher(containerId).matches()) {
@@ -68,12 +68,13 @@ record CniRequest(CniCommand command, String containerId, String ifName, Optiona
             throw new PatuException(CniError.INVALID_ENVIRONMENT, "CNI_NETNS is not set; " + command + " needs the pod's network namespace");
         }
         // Read now so that a malformed one is refused before anything is touched.
+        CniArgs args = CniArgs.parse(env.get("CNI_ARGS"));
         config.prevResult();
         if (command == CniCommand.ADD) {
             config.ipamJson();
             config.requestedIps();
         }
-        return new CniRequest(command, containerId, ifName, netns, config);
+        return new CniRequest(command, containerId, ifName, netns, config, args);
     }
 
     private static Path netnsPath(String value) {

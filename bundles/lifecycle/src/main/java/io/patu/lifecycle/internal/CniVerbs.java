@@ -123,7 +123,7 @@ final class CniVerbs {
             }
             throw e;
         }
-        Pod pod = wired.pod();
+        Pod pod = wired.pod().withIdentity(request.args().identity());
         try {
             registry.put(pod);
             for (PodListener listener : listeners.get()) {

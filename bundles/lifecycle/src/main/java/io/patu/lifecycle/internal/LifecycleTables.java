@@ -45,8 +45,11 @@ final class LifecycleTables {
         if (pods.isEmpty()) {
             return "no pods";
         }
-        return new TextTable(List.of("CONTAINER", "IFNAME", "NETNS", "HOST VETH", "ADDRESSES"), pods.stream()
-                .map(pod -> List.of(pod.id().containerId(), pod.id().ifName(), pod.netns(), pod.hostVeth(),
+        return new TextTable(List.of("CONTAINER", "IFNAME", "POD", "NETNS", "HOST VETH", "ADDRESSES"), pods.stream()
+                .map(pod -> List.of(pod.id().containerId(), pod.id().ifName(),
+                        // CNI_ARGS' namespace/name, which policy matches metadata by; "-" when the runtime sent none.
+                        pod.identity().named() ? pod.identity().effectiveNamespace() + "/" + pod.identity().name() : "-",
+                        pod.netns(), pod.hostVeth(),
                         pod.addresses().stream().map(PodAddress::cidr).collect(Collectors.joining(","))))
                 .toList()).render().stripTrailing();
     }

@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.patu.api.Pod;
 import io.patu.api.PodAddress;
 import io.patu.api.PodId;
+import io.patu.api.PodIdentity;
 import io.patu.api.json.JsonTrees;
 import io.patu.kernel.fs.DurableFiles;
 
@@ -33,7 +34,9 @@ final class PodRegistry {
 
     /*
      * The file: {"version": 1, "pods": [{"containerId", "ifName", "netns", "hostVeth", "hostIfIndex", "mac",
-     * "addresses": [{"address", "prefixLength", "gateway"}]}]}. Members it does not know are ignored.
+     * "addresses": [{"address", "prefixLength", "gateway"}], "identity": {"namespace", "name", "uid",
+     * "infraContainerId"}}]}. Members it does not know are ignored; "identity" is absent for a pod whose runtime
+     * sent no CNI_ARGS identity (and in files written before it existed), so the format version stays 1.
      */
 
     PodRegistry(Path stateDir) throws IOException {
@@ -108,6 +111,11 @@ final class PodRegistry {
                 addresses.addObject().put("address", a.address().getHostAddress()).put("prefixLength", a.prefixLength())
                         .put("gateway", a.gateway().getHostAddress());
             }
+            PodIdentity identity = pod.identity();
+            if (!identity.equals(PodIdentity.NONE)) {
+                entry.putObject("identity").put("namespace", identity.namespace()).put("name", identity.name())
+                        .put("uid", identity.uid()).put("infraContainerId", identity.infraContainerId());
+            }
         }
         DurableFiles.writeAtomically(file, JsonTrees.write(root, true));
     }
@@ -119,8 +127,11 @@ final class PodRegistry {
             addresses.add(new PodAddress(InetAddress.ofLiteral(text(a, "address")), a.path("prefixLength").asInt(),
                     InetAddress.ofLiteral(text(a, "gateway"))));
         }
+        JsonNode identity = entry.path("identity");
         return new Pod(new PodId(text(entry, "containerId"), text(entry, "ifName")), text(entry, "netns"),
-                text(entry, "hostVeth"), entry.path("hostIfIndex").asInt(), text(entry, "mac"), addresses);
+                text(entry, "hostVeth"), entry.path("hostIfIndex").asInt(), text(entry, "mac"), addresses,
+                new PodIdentity(identity.path("namespace").asText(""), identity.path("name").asText(""),
+                        identity.path("uid").asText(""), identity.path("infraContainerId").asText("")));
     }
 
     /** A string member; null when absent or null, as the record mapping this replaced read it. */

@@ -155,6 +155,19 @@ class CniVerbsInputTest {
         }
     }
 
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+            "ADD|;;==;K8S_POD_NAME", "ADD|K8S_POD_NAME", "ADD|K8S_POD_NAME=a=b", "ADD|FOO=bar",
+            "ADD|IgnoreUnknown=yes;K8S_POD_NAME=a", "ADD|IgnoreUnknown=1;;K8S_POD_NAME=a", "DEL|;;==;K8S_POD_NAME",
+            "CHECK|=",
+    })
+    void malformedCniArgs(String command, String args) throws Exception {
+        Map<String, String> env = env(command);
+        env.put("CNI_ARGS", args);
+        JsonNode json = error(verbs.handle(frame(env, CONFIG)), CniError.INVALID_ENVIRONMENT);
+        assertTrue(json.get("msg").asText().startsWith("CNI_ARGS"), json.toString());
+    }
+
     @Test
     void controlCharactersAreQuotedInMessages() throws Exception {
         Map<String, String> env = env("ADD");

@@ -16,9 +16,13 @@ class LifecycleTablesTest {
     void podsAreOneRowEach() {
         Pod pod = new Pod(new PodId("c1", "eth0"), "/run/netns/a", "vpatu1234", 7, "02:00:00:00:00:01",
                 List.of(new PodAddress(InetAddress.ofLiteral("10.77.0.2"), 16, InetAddress.ofLiteral("10.77.0.1"))));
+        Pod named = new Pod(new PodId("c2", "eth0"), "/run/netns/b", "vpatu5678", 8, "02:00:00:00:00:02",
+                List.of(new PodAddress(InetAddress.ofLiteral("10.77.0.3"), 16, InetAddress.ofLiteral("10.77.0.1"))),
+                new io.patu.api.PodIdentity("", "web", "", ""));
         assertEquals("""
-                CONTAINER  IFNAME  NETNS         HOST VETH  ADDRESSES
-                c1         eth0    /run/netns/a  vpatu1234  10.77.0.2/16""", LifecycleTables.pods(List.of(pod)));
+                CONTAINER  IFNAME  POD          NETNS         HOST VETH  ADDRESSES
+                c1         eth0    -            /run/netns/a  vpatu1234  10.77.0.2/16
+                c2         eth0    default/web  /run/netns/b  vpatu5678  10.77.0.3/16""", LifecycleTables.pods(List.of(pod, named)));
         assertEquals("no pods", LifecycleTables.pods(List.of()));
     }
 
