@@ -88,8 +88,13 @@ public final class PolicyDatapath implements PolicyKernel, PodListener {
         if (context.getBundle(0).getState() == Bundle.STOPPING) {
             kernel.keepForRestart();
         } else {
-            kernel.removeAll();
+            removeAll();
         }
+    }
+
+    /** Removes every kernel object this feature created: all traffic is allowed again. */
+    synchronized void removeAll() {
+        kernel.removeAll();
     }
 
     @Override

@@ -14,7 +14,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -130,23 +129,19 @@ final class PolicyKernelState {
     }
 
     private BpfLink attach(int ifindex, BpfProgram program, AttachType type, String suffix) {
-        Path pin = linkDir.resolve(ifindex + "_" + suffix);
-        Path fresh = linkDir.resolve(ifindex + "_" + suffix + ".new");
-        deletePin(fresh);
-        BpfLink link = program.attachTcx(ifindex, type, true, fresh);
-        try {
-            Optional<BpfLink> old = BpfLink.openPinned(pin);
-            old.ifPresent(PolicyKernelState::drop);
-            Files.move(fresh, pin, StandardCopyOption.ATOMIC_MOVE);
-            link.close(); // the handle knows the old path; reopen from the final one
-            return BpfLink.openPinned(pin).orElseThrow(() -> new IllegalStateException("tcx link pin " + pin + " vanished"));
+        // bpffs refuses rename: each link gets a pin name of its own, and the ones before it go.
+        String prefix = ifindex + "_" + suffix + "_";
+        List<Path> older;
+        try (Stream<Path> pins = Files.list(linkDir)) {
+            older = pins.filter(pin -> pin.getFileName().toString().startsWith(prefix)).toList();
         } catch (IOException e) {
-            drop(link);
-            throw new UncheckedIOException("cannot pin tcx link at " + pin, e);
-        } catch (RuntimeException e) {
-            drop(link);
-            throw e;
+            throw new UncheckedIOException(e);
         }
+        BpfLink link = program.attachTcx(ifindex, type, true, linkDir.resolve(prefix + Long.toHexString(System.nanoTime())));
+        for (Path pin : older) {
+            BpfLink.openPinned(pin).ifPresent(PolicyKernelState::drop);
+        }
+        return link;
     }
 
     /** Detaches and unpins a link; a link whose device is gone is defunct already, which is fine. */
@@ -225,14 +220,6 @@ final class PolicyKernelState {
         iterTcp.close();
         iterUdp.close();
         object.close();
-    }
-
-    private static void deletePin(Path pin) {
-        try {
-            Files.deleteIfExists(pin);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     private static void removePins(Path dir) throws IOException {
