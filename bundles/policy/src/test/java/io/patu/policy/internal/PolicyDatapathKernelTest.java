@@ -7,7 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.patu.api.Pod;
 import io.patu.api.PodAddress;
+import io.patu.kernel.bpf.AttachType;
+import io.patu.kernel.bpf.BpfLink;
+import io.patu.kernel.bpf.BpfMap;
+import io.patu.kernel.bpf.BpfObject;
 import io.patu.kernel.bpf.Bpffs;
+import io.patu.kernel.fs.CgroupV2;
 import io.patu.kernel.netns.NetNs;
 import io.patu.kernel.testing.KernelTest;
 import io.patu.kernel.testing.TestNames;
@@ -280,6 +285,67 @@ class PolicyDatapathKernelTest {
                 "client ended after " + clientMillis + " ms (" + clientFailure + "), server after " + serverMillis + " ms");
         assertTrue(counters(b).socketsDestroyed() + counters(a).socketsDestroyed() >= 1);
         System.out.printf("established plain connection ended: client %d ms, server %d ms%n", clientMillis, serverMillis);
+    }
+
+    /**
+     * The sockmap datapath's own object (from the bpf artifact) redirects a connection between a and b; a new
+     * policy denying it resets both ends and the kernel takes both sockets out of the sockhash.
+     */
+    @Test
+    void redirectedConnectionThatANewPolicyDeniesIsResetAndLeavesTheSockhash() throws Exception {
+        Path cgroupRoot = CgroupV2.ensureMounted();
+        Path cgroup = CgroupV2.create(cgroupRoot, TestNames.unique("pd-cg-", 6));
+        byte[] elf;
+        try (InputStream in = getClass().getResourceAsStream("/bpf/sockmap.bpf.o")) {
+            elf = in.readAllBytes();
+        }
+        BpfObject sockmap = BpfObject.open(elf, "pd_sockmap");
+        try {
+            sockmap.load();
+            BpfMap sockHash = sockmap.map("sock_hash");
+            sockmap.program("patu_sk_msg").attachToMap(sockHash, AttachType.SK_MSG_VERDICT);
+            try (BpfLink sockops = sockmap.program("patu_sockops").attachCgroup(cgroup)) {
+                for (Pod pod : List.of(a, b)) {
+                    sockmap.map("local_pods").update(PolicyLayouts.address16(v4(pod)),
+                            PolicyLayouts.podValue(pod.hostIfIndex(), 1), BpfMap.ANY);
+                }
+                CgroupV2.addProcess(cgroup, ProcessHandle.current().pid()); // sockets made from now on are covered
+                datapath.apply(aToB80());
+                ServerSocket server = track(TestPods.listen(b, 80));
+                Socket client = track(TestPods.connect(a, v4(b), 80, 1000));
+                Socket accepted = track(server.accept());
+                client.setSoTimeout(3000);
+                accepted.setSoTimeout(3000);
+                client.getOutputStream().write(new byte[1000]);
+                assertEquals(1000, accepted.getInputStream().readNBytes(1000).length);
+                assertEquals(2, sockHash.keys().size(), "both ends redirected");
+                long redirected = PolicyLayouts.sumCounters(sockmap.map("sockmap_stats").lookup(new byte[4]).orElseThrow())[0];
+                assertTrue(redirected > 0, "the message went through sk_msg: " + redirected);
+
+                long start = System.nanoTime();
+                datapath.apply(bIngress(List.of()));
+                assertThrows(IOException.class, () -> {
+                    client.getOutputStream().write(2);
+                    client.getInputStream().read();
+                });
+                long clientMillis = (System.nanoTime() - start) / 1_000_000;
+                assertThrows(IOException.class, () -> accepted.getInputStream().read());
+                long serverMillis = (System.nanoTime() - start) / 1_000_000;
+                assertTrue(clientMillis < 1000 && serverMillis < 1000, clientMillis + " / " + serverMillis + " ms");
+                // Since 6.3 a socket leaves the sockhash when its owner closes it (no unhash on TCP_CLOSE), which
+                // an application does once it has seen the reset.
+                client.close();
+                accepted.close();
+                assertEquals(List.of(), sockHash.keys(), "both sockets left the sockhash");
+                System.out.printf("established redirected connection ended: client %d ms, server %d ms%n",
+                        clientMillis, serverMillis);
+            } finally {
+                CgroupV2.removeMovingProcessesTo(cgroup, cgroupRoot);
+                sockmap.program("patu_sk_msg").detachFromMap(sockmap.map("sock_hash"), AttachType.SK_MSG_VERDICT);
+            }
+        } finally {
+            sockmap.close();
+        }
     }
 
     @Test
