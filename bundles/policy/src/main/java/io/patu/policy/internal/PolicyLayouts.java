@@ -1,5 +1,13 @@
 package io.patu.policy.internal;
 
+import static java.lang.foreign.MemoryLayout.sequenceLayout;
+import static java.lang.foreign.MemoryLayout.structLayout;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.StructLayout;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
@@ -11,15 +19,40 @@ import java.util.List;
  * {@code PolicyLayoutsBtfTest} checks the sizes and offsets against the compiled object's BTF.
  */
 final class PolicyLayouts {
-    static final int POD_KEY_SIZE = 20;
-    static final int POD_VALUE_SIZE = 8;
-    static final int RULE_KEY_SIZE = 28;
-    static final int PORT_RANGE_SIZE = 8;
     static final int MAX_PORTS = 32;
-    static final int RULE_VALUE_SIZE = 8 + MAX_PORTS * PORT_RANGE_SIZE;
-    static final int FLOW_KEY_SIZE = 40;
-    static final int FLOW_VALUE_SIZE = 16;
-    static final int COUNTERS_SIZE = 48;
+
+    static final StructLayout POD_KEY = structLayout(JAVA_INT.withName("slot"),
+            sequenceLayout(16, JAVA_BYTE).withName("addr")).withName("patu_policy_pod_key");
+    static final StructLayout POD_VALUE = structLayout(JAVA_INT.withName("ifindex"), JAVA_INT.withName("flags"))
+            .withName("patu_policy_pod");
+    static final StructLayout RULE_KEY = structLayout(JAVA_INT.withName("prefixlen"), JAVA_INT.withName("slot"),
+            JAVA_INT.withName("ifindex"), sequenceLayout(16, JAVA_BYTE).withName("peer")).withName("patu_rule_key");
+    static final StructLayout PORT_RANGE = structLayout(JAVA_SHORT.withName("first"), JAVA_SHORT.withName("last"),
+            JAVA_BYTE.withName("protocol"), sequenceLayout(3, JAVA_BYTE).withName("pad")).withName("patu_port_range");
+    static final StructLayout RULE = structLayout(JAVA_INT.withName("count"), JAVA_INT.withName("pad"),
+            sequenceLayout(MAX_PORTS, PORT_RANGE).withName("ports")).withName("patu_rule");
+    static final StructLayout FLOW_KEY = structLayout(sequenceLayout(16, JAVA_BYTE).withName("lower_addr"),
+            sequenceLayout(16, JAVA_BYTE).withName("upper_addr"), JAVA_SHORT.withName("lower_port"),
+            JAVA_SHORT.withName("upper_port"), JAVA_BYTE.withName("protocol"),
+            sequenceLayout(3, JAVA_BYTE).withName("pad")).withName("patu_flow_key");
+    static final StructLayout FLOW = structLayout(JAVA_LONG.withName("generation"), JAVA_INT.withName("denied_by"),
+            JAVA_BYTE.withName("verdict"), JAVA_BYTE.withName("initiator_lower"), JAVA_BYTE.withName("denied_ingress"),
+            JAVA_BYTE.withName("pad")).withName("patu_flow");
+    static final StructLayout NODE_ADDR = structLayout(sequenceLayout(16, JAVA_BYTE).withName("addr"))
+            .withName("patu_node_addr");
+    static final StructLayout COUNTERS = structLayout(JAVA_LONG.withName("ingress_allowed"),
+            JAVA_LONG.withName("ingress_denied"), JAVA_LONG.withName("egress_allowed"),
+            JAVA_LONG.withName("egress_denied"), JAVA_LONG.withName("flows_decided"),
+            JAVA_LONG.withName("sockets_destroyed")).withName("patu_policy_counters");
+    /** Every struct of patu_policy.h, for the BTF check. */
+    static final java.util.List<StructLayout> ALL = java.util.List.of(POD_KEY, POD_VALUE, RULE_KEY, PORT_RANGE, RULE,
+            FLOW_KEY, FLOW, NODE_ADDR, COUNTERS);
+
+    static final int POD_KEY_SIZE = (int) POD_KEY.byteSize();
+    static final int POD_VALUE_SIZE = (int) POD_VALUE.byteSize();
+    static final int RULE_KEY_SIZE = (int) RULE_KEY.byteSize();
+    static final int RULE_VALUE_SIZE = (int) RULE.byteSize();
+    static final int COUNTERS_SIZE = (int) COUNTERS.byteSize();
     static final int INGRESS_ISOLATED = 1;
     static final int EGRESS_ISOLATED = 2;
     /** Bits of a rule key before the peer address: slot and ifindex, always matched in full. */
