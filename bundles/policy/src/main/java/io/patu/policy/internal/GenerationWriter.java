@@ -26,9 +26,26 @@ final class GenerationWriter {
 
     private final PolicyKernelState kernel;
     private long lastSwitch = System.nanoTime() - RETIRE_NANOS;
+    /**
+     * What this writer put into each slot, per map, so emptying a slot deletes exactly those keys: walking an
+     * LPM trie with get_next_key costs a trie walk per key. Null until known: a slot written by an earlier
+     * agent (pinned maps) is emptied by one full walk.
+     */
+    private final Written[] written = new Written[2];
+
+    private record Written(List<byte[]> pods, List<byte[]> ingress, List<byte[]> egress) {
+        static Written empty() {
+            return new Written(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        }
+    }
 
     GenerationWriter(PolicyKernelState kernel) {
         this.kernel = kernel;
+        if (current() == 0) {
+            // Fresh maps: both slots are empty, nothing to walk.
+            written[0] = Written.empty();
+            written[1] = Written.empty();
+        }
     }
 
     /** The generation in force (0: none written yet, nothing is isolated). */
@@ -46,6 +63,8 @@ final class GenerationWriter {
         int slot = (int) (generation & 1);
         waitUntilRetired();
         clearSlot(slot);
+        Written into = Written.empty();
+        written[slot] = into;
         try {
             for (PodRules pod : next.pods().values()) {
                 int flags = (pod.ingressIsolated() ? PolicyLayouts.INGRESS_ISOLATED : 0)
@@ -54,15 +73,20 @@ final class GenerationWriter {
                     continue; // not selected: no entry, no checks
                 }
                 for (InetAddress address : pod.addresses()) {
-                    kernel.pods.update(PolicyLayouts.podKey(slot, address),
-                            PolicyLayouts.podValue(pod.hostIfIndex(), flags), BpfMap.ANY);
+                    byte[] key = PolicyLayouts.podKey(slot, address);
+                    into.pods().add(key);
+                    kernel.pods.update(key, PolicyLayouts.podValue(pod.hostIfIndex(), flags), BpfMap.ANY);
                 }
             }
             for (Encoded.Rule rule : encoded.ingress()) {
-                kernel.ingressRules.update(rule.key(slot), rule.value(), BpfMap.ANY);
+                byte[] key = rule.key(slot);
+                into.ingress().add(key);
+                kernel.ingressRules.update(key, rule.value(), BpfMap.ANY);
             }
             for (Encoded.Rule rule : encoded.egress()) {
-                kernel.egressRules.update(rule.key(slot), rule.value(), BpfMap.ANY);
+                byte[] key = rule.key(slot);
+                into.egress().add(key);
+                kernel.egressRules.update(key, rule.value(), BpfMap.ANY);
             }
         } catch (RuntimeException e) {
             clearSlot(slot);
@@ -101,6 +125,14 @@ final class GenerationWriter {
     }
 
     private void clearSlot(int slot) {
+        Written known = written[slot];
+        if (known != null) {
+            known.pods().forEach(kernel.pods::delete);
+            known.ingress().forEach(kernel.ingressRules::delete);
+            known.egress().forEach(kernel.egressRules::delete);
+            written[slot] = Written.empty();
+            return;
+        }
         for (byte[] key : kernel.pods.keys()) {
             if (PolicyLayouts.podKeySlot(key) == slot) {
                 kernel.pods.delete(key);
@@ -113,6 +145,7 @@ final class GenerationWriter {
                 }
             }
         }
+        written[slot] = Written.empty();
     }
 
     /** The rule entries of a policy, checked and merged before anything is written. */
