@@ -51,7 +51,7 @@ class PolicyDatapathKernelTest {
     private static final int UDP = 17;
 
     private final List<AutoCloseable> closing = new ArrayList<>();
-    private TestPods net;
+    private NetnsPods net;
     private Path bpffs;
     private PolicyDatapath datapath;
     private Pod a;
@@ -78,7 +78,7 @@ class PolicyDatapathKernelTest {
         Bpffs.ensureMounted(Bpffs.DEFAULT_MOUNT);
         bpffs = Bpffs.DEFAULT_MOUNT.resolve(TestNames.unique("pd-", 8));
         Bpffs.createPinDir(bpffs);
-        net = new TestPods();
+        net = new NetnsPods();
         a = net.pod(2);
         b = net.pod(3);
         c = net.pod(4);
@@ -155,7 +155,7 @@ class PolicyDatapathKernelTest {
 
     /** Echoes every byte back on each accepted connection, on daemon threads. */
     private ServerSocket echoServer(Pod pod, int port) throws Exception {
-        ServerSocket server = track(TestPods.listen(pod, port));
+        ServerSocket server = track(NetnsPods.listen(pod, port));
         Thread acceptor = new Thread(() -> {
             while (!server.isClosed()) {
                 try {
@@ -196,16 +196,16 @@ class PolicyDatapathKernelTest {
     void allowedTcpWorksWithItsRepliesDeniedTcpFailsBothFamiliesNodeAlwaysAllowedCounted() throws Exception {
         echoServer(b, 80);
         echoServer(b, 81);
-        assertTrue(TestPods.canConnect(c, v4(b), 80), "before any policy everything is allowed");
+        assertTrue(NetnsPods.canConnect(c, v4(b), 80), "before any policy everything is allowed");
         datapath.apply(aToB80());
 
-        Socket allowed = track(TestPods.connect(a, v4(b), 80, 1000));
+        Socket allowed = track(NetnsPods.connect(a, v4(b), 80, 1000));
         allowed.setSoTimeout(2000);
         roundTrip(allowed, (byte) 7); // replies of an allowed connection pass b's ingress isolation
-        assertFalse(TestPods.canConnect(c, v4(b), 80), "c is not in b's ingress rules");
-        assertFalse(TestPods.canConnect(a, v4(b), 81), "a may use port 80 only");
-        assertTrue(TestPods.canConnect(a, v6(b), 80), "IPv6 rule");
-        assertFalse(TestPods.canConnect(c, v6(b), 80), "IPv6 deny");
+        assertFalse(NetnsPods.canConnect(c, v4(b), 80), "c is not in b's ingress rules");
+        assertFalse(NetnsPods.canConnect(a, v4(b), 81), "a may use port 80 only");
+        assertTrue(NetnsPods.canConnect(a, v6(b), 80), "IPv6 rule");
+        assertFalse(NetnsPods.canConnect(c, v6(b), 80), "IPv6 deny");
         // The node reaches every pod, whatever its policy.
         try (Socket fromNode = new Socket()) {
             fromNode.connect(new InetSocketAddress(v4(b), 81), 1000);
@@ -221,8 +221,8 @@ class PolicyDatapathKernelTest {
     @Test
     void udpFollowsProtocolAndPort() throws Exception {
         datapath.apply(aToB80());
-        DatagramSocket on81 = track(NetNs.callIn(TestPods.netns(b), () -> new DatagramSocket(81)));
-        DatagramSocket on80 = track(NetNs.callIn(TestPods.netns(b), () -> new DatagramSocket(80)));
+        DatagramSocket on81 = track(NetNs.callIn(NetnsPods.netns(b), () -> new DatagramSocket(81)));
+        DatagramSocket on80 = track(NetNs.callIn(NetnsPods.netns(b), () -> new DatagramSocket(80)));
         on81.setSoTimeout(500);
         on80.setSoTimeout(500);
         sendUdp(a, v4(b), 81, "from-a");
@@ -236,7 +236,7 @@ class PolicyDatapathKernelTest {
     }
 
     private static void sendUdp(Pod from, InetAddress to, int port, String text) throws Exception {
-        NetNs.callIn(TestPods.netns(from), () -> {
+        NetNs.callIn(NetnsPods.netns(from), () -> {
             try (DatagramSocket socket = new DatagramSocket()) {
                 byte[] bytes = text.getBytes();
                 socket.send(new DatagramPacket(bytes, bytes.length, to, port));
@@ -254,8 +254,8 @@ class PolicyDatapathKernelTest {
     @Test
     void establishedConnectionThatANewPolicyDeniesIsResetAtBothEndsWithinOneSecond() throws Exception {
         datapath.apply(aToB80());
-        ServerSocket server = track(TestPods.listen(b, 80));
-        Socket client = track(TestPods.connect(a, v4(b), 80, 1000));
+        ServerSocket server = track(NetnsPods.listen(b, 80));
+        Socket client = track(NetnsPods.connect(a, v4(b), 80, 1000));
         Socket accepted = track(server.accept());
         client.setSoTimeout(3000);
         accepted.setSoTimeout(3000);
@@ -311,8 +311,8 @@ class PolicyDatapathKernelTest {
                 }
                 CgroupV2.addProcess(cgroup, ProcessHandle.current().pid()); // sockets made from now on are covered
                 datapath.apply(aToB80());
-                ServerSocket server = track(TestPods.listen(b, 80));
-                Socket client = track(TestPods.connect(a, v4(b), 80, 1000));
+                ServerSocket server = track(NetnsPods.listen(b, 80));
+                Socket client = track(NetnsPods.connect(a, v4(b), 80, 1000));
                 Socket accepted = track(server.accept());
                 client.setSoTimeout(3000);
                 accepted.setSoTimeout(3000);
@@ -356,7 +356,7 @@ class PolicyDatapathKernelTest {
         List<PeerRule> policyB = List.of(peer(v4(a), 32, new PortRange(TCP, 80, 81)));
         echoServer(b, 80);
         datapath.apply(bIngress(policyA));
-        Socket kept = track(TestPods.connect(a, v4(b), 80, 1000));
+        Socket kept = track(NetnsPods.connect(a, v4(b), 80, 1000));
         kept.setSoTimeout(2000);
 
         AtomicBoolean switching = new AtomicBoolean(true);
@@ -378,7 +378,7 @@ class PolicyDatapathKernelTest {
         });
         Thread intruder = new Thread(() -> {
             while (switching.get()) {
-                try (Socket s = TestPods.connect(c, v4(b), 80, 150)) {
+                try (Socket s = NetnsPods.connect(c, v4(b), 80, 150)) {
                     admitted.incrementAndGet();
                 } catch (Exception expected) {
                     // denied: the SYN is dropped
@@ -412,7 +412,7 @@ class PolicyDatapathKernelTest {
             List<PeerRule> rules = new ArrayList<>();
             rules.add(peer(v4(round % 2 == 0 ? a : c), 32, new PortRange(TCP, 80, 80)));
             for (int i = 1; i < 1000; i++) {
-                rules.add(peer(TestPods.address("10." + (200 + round % 2) + "." + (i / 250) + "." + (i % 250)), 32,
+                rules.add(peer(NetnsPods.address("10." + (200 + round % 2) + "." + (i / 250) + "." + (i % 250)), 32,
                         new PortRange(TCP, 1000 + i, 1000 + i), new PortRange(UDP, 53, 53)));
             }
             CompiledPolicy policy = bIngress(rules);
@@ -420,8 +420,8 @@ class PolicyDatapathKernelTest {
             datapath.apply(policy);
             System.out.printf("1,000-rule policy in the kernel after %.1f ms (round %d), of which %s%n",
                     (System.nanoTime() - start) / 1e6, round, datapath.status());
-            assertEquals(round % 2 == 0, TestPods.canConnect(a, v4(b), 80), "a allowed in even rounds only");
-            assertEquals(round % 2 == 1, TestPods.canConnect(c, v4(b), 80), "c allowed in odd rounds only");
+            assertEquals(round % 2 == 0, NetnsPods.canConnect(a, v4(b), 80), "a allowed in even rounds only");
+            assertEquals(round % 2 == 1, NetnsPods.canConnect(c, v4(b), 80), "c allowed in odd rounds only");
         }
         long entries = datapath.status().get("generation");
         assertEquals(generation, entries, "one generation per apply");
@@ -440,13 +440,13 @@ class PolicyDatapathKernelTest {
             }
             datapath.apply(aToB80());
             if (cycle % 10 == 0) {
-                assertFalse(TestPods.canConnect(c, v4(b), 80), "enforced in cycle " + cycle);
+                assertFalse(NetnsPods.canConnect(c, v4(b), 80), "enforced in cycle " + cycle);
             }
             datapath.removeAll();
             datapath = null;
             assertFalse(Files.exists(pins), "pins gone in cycle " + cycle);
             if (cycle % 10 == 0) {
-                assertTrue(TestPods.canConnect(c, v4(b), 80), "disabled: everything allowed in cycle " + cycle);
+                assertTrue(NetnsPods.canConnect(c, v4(b), 80), "disabled: everything allowed in cycle " + cycle);
             }
         }
         assertEquals(List.of(), Arrays.stream(io.patu.kernel.testing.Commands.check("bpftool", "link", "show").split("\n"))

@@ -19,14 +19,14 @@ import java.util.List;
  * address, and per pod a network namespace with a veth on the bridge, both families. Unique names with the
  * prefix {@code pd}; {@link #close()} removes everything.
  */
-final class TestPods implements AutoCloseable {
+final class NetnsPods implements AutoCloseable {
     final String id = TestNames.unique("", 5);
     final String bridge = "pdbr" + id;
     final int subnet;
     private final List<String> namespaces = new ArrayList<>();
     private final List<String> veths = new ArrayList<>();
 
-    TestPods() {
+    NetnsPods() {
         subnet = 10 + Integer.parseInt(id.substring(0, 2), 16) % 200;
         Commands.check("ip", "link", "add", bridge, "type", "bridge");
         Commands.check("ip", "addr", "add", gateway4().getHostAddress() + "/24", "dev", bridge);
