@@ -59,4 +59,76 @@ int pass_msg(struct sk_msg_md *msg)
 	return SK_PASS;
 }
 
+/* tcx order: tc_marks_first sets a mark; tc_records_mark stores the mark it finds in tc_seen[0]
+ * and counts its runs in tc_seen[1].  Attached appended and at the head, they prove the head ran first. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} tc_seen SEC(".maps");
+
+#define TEST_MARK 0x7a11
+#define TCX_NEXT -1
+
+SEC("tc")
+int tc_marks_first(struct __sk_buff *skb)
+{
+	skb->mark = TEST_MARK;
+	return TCX_NEXT;
+}
+
+SEC("tc")
+int tc_records_mark(struct __sk_buff *skb)
+{
+	__u32 seen = 0, runs = 1;
+	__u64 *v = bpf_map_lookup_elem(&tc_seen, &seen);
+
+	if (v)
+		*v = skb->mark;
+	v = bpf_map_lookup_elem(&tc_seen, &runs);
+	if (v)
+		*v += 1;
+	return TCX_NEXT;
+}
+
+/* Socket iterator: counts the established TCP sockets whose local or remote port is iter_port,
+ * in the network namespace the iterator was created in. */
+struct sock_common {
+	unsigned short skc_family;
+	unsigned char skc_state;
+	__u16 skc_num;
+	__u16 skc_dport;
+} __attribute__((preserve_access_index));
+
+struct bpf_iter__tcp {
+	struct sock_common *sk_common;
+} __attribute__((preserve_access_index));
+
+/* [0]: the port to look for (set by the test), [1]: sockets found. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} iter_found SEC(".maps");
+
+SEC("iter/tcp")
+int count_tcp_sockets(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *sk = ctx->sk_common;
+	__u32 zero = 0, one = 1;
+	__u64 *port, *found;
+
+	port = bpf_map_lookup_elem(&iter_found, &zero);
+	if (!sk || !port || sk->skc_state != 1 /* TCP_ESTABLISHED */)
+		return 0;
+	if (sk->skc_num != *port && __builtin_bswap16(sk->skc_dport) != *port)
+		return 0;
+	found = bpf_map_lookup_elem(&iter_found, &one);
+	if (found)
+		*found += 1;
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -8,7 +8,11 @@ public enum AttachType {
     SK_SKB_STREAM_PARSER(4),
     SK_SKB_STREAM_VERDICT(5),
     SK_MSG_VERDICT(7),
-    XDP(37);
+    XDP(37),
+    /** tcx, what a device receives (for a pod's host veth: what the pod sends); kernel 6.6+. */
+    TCX_INGRESS(46),
+    /** tcx, what a device transmits (for a pod's host veth: what is delivered to the pod). */
+    TCX_EGRESS(47);
 
     private final int kernelValue;
 

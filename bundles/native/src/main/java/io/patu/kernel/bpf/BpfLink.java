@@ -4,6 +4,7 @@ import io.patu.kernel.Errno;
 import io.patu.kernel.NativeException;
 import io.patu.kernel.bpf.internal.LibBpf;
 import io.patu.kernel.internal.Downcalls;
+import io.patu.kernel.internal.Libc;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -103,6 +104,28 @@ public final class BpfLink implements AutoCloseable {
      */
     public synchronized void disconnect() {
         LibBpf.bpfLinkDisconnect(open());
+    }
+
+    /**
+     * Runs an iterator link (see {@link BpfProgram#attachIterator()}) to its end: creates an iterator
+     * descriptor and reads it until end of file. The kernel binds the iteration to the network namespace of
+     * the calling thread at that moment, so call it inside {@code NetNs.callIn} to cover a pod's namespace.
+     *
+     * @return the bytes the program wrote with seq_printf helpers (Patu's iterators write none)
+     */
+    public synchronized long runIterator() {
+        int iterFd = LibBpf.check(LibBpf.bpfIterCreate(fd()), "bpf_iter_create");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buffer = arena.allocate(4096);
+            long total = 0;
+            long count;
+            while ((count = Libc.read(iterFd, buffer, "read(bpf_iter)")) > 0) {
+                total += count;
+            }
+            return total;
+        } finally {
+            Libc.closeQuietly(iterFd);
+        }
     }
 
     /** Releases this handle (bpf_link__destroy); detaches only if nothing else holds the link. */

@@ -3,6 +3,7 @@ package io.patu.kernel.bpf;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import io.patu.kernel.Errno;
 import io.patu.kernel.NativeException;
 import io.patu.kernel.bpf.internal.LibBpf;
 import io.patu.kernel.internal.Downcalls;
@@ -18,6 +19,12 @@ public final class BpfProgram {
     // struct bpf_prog_info (linux/bpf.h, kernel 5.12+ layout): size and offset of run_cnt.
     private static final int PROG_INFO_SIZE = 232;
     private static final int PROG_INFO_RUN_CNT = 200;
+    /** BPF_F_BEFORE (linux/bpf.h, 6.6+): attach before the relative program, or at the head without one. */
+    private static final int BPF_F_BEFORE = 1 << 3;
+    private static final long LINK_CREATE_OPTS_SIZE = 16;
+    private static final long LINK_CREATE_OPTS_FLAGS = 8;
+    /** XDP_FLAGS_DRV_MODE (linux/if_link.h): native XDP in the driver, never the generic fallback. */
+    private static final int XDP_FLAGS_DRV_MODE = 1 << 2;
 
     private final BpfObject owner;
     private final MemorySegment program;
@@ -57,6 +64,83 @@ public final class BpfProgram {
             return new BpfLink(link);
         } finally {
             Libc.closeQuietly(cgroupFd);
+        }
+    }
+
+    /**
+     * Attaches this tc program to the tcx hook {@code type} ({@link AttachType#TCX_INGRESS} or
+     * {@link AttachType#TCX_EGRESS}) of the device {@code ifindex} through a BPF link, and pins the link at
+     * {@code pin} (on bpffs; the file must not exist). {@code first} puts the program at the head of the
+     * hook's chain (BPF_F_BEFORE with no relative program), else it is appended. The attachment lasts until
+     * the pin is removed and every handle closed, or the device goes away.
+     *
+     * <p>libbpf 1.1 has no tcx attach of its own and no way to wrap a link descriptor, so the link is
+     * created with {@code bpf_link_create}, pinned, and reopened from its pin as a {@link BpfLink}.
+     */
+    public BpfLink attachTcx(int ifindex, AttachType type, boolean first, Path pin) {
+        if (type != AttachType.TCX_INGRESS && type != AttachType.TCX_EGRESS) {
+            throw new IllegalArgumentException("not a tcx attach type: " + type);
+        }
+        int linkFd;
+        try (Arena arena = Arena.ofConfined()) {
+            // struct bpf_link_create_opts of libbpf 1.1, cut after flags: {size_t sz; __u32 flags;}.
+            MemorySegment opts = arena.allocate(LINK_CREATE_OPTS_SIZE, 8);
+            opts.set(JAVA_LONG, 0, LINK_CREATE_OPTS_SIZE);
+            opts.set(JAVA_INT, LINK_CREATE_OPTS_FLAGS, first ? BPF_F_BEFORE : 0);
+            linkFd = LibBpf.check(LibBpf.bpfLinkCreate(fd(), ifindex, type.kernelValue(), opts),
+                    "bpf_link_create(" + name + ", " + type.label() + ", ifindex " + ifindex + ")");
+        }
+        try {
+            try (Arena arena = Arena.ofConfined()) {
+                LibBpf.check(LibBpf.bpfObjPin(linkFd, arena.allocateFrom(pin.toString())), "bpf_obj_pin(" + pin + ")");
+            }
+            return BpfLink.openPinned(pin).orElseThrow(
+                    () -> new NativeException("bpf_link__open(" + pin + ")", Errno.ENOENT, "pin vanished"));
+        } finally {
+            Libc.closeQuietly(linkFd); // the pin (and the reopened handle) hold the link now
+        }
+    }
+
+    /**
+     * Attaches this XDP program in native (driver) mode to the device {@code ifindex} through a BPF link
+     * pinned at {@code pin} (on bpffs; the file must not exist), so an update can replace the program in
+     * place. Never falls back to generic XDP: a device whose driver has no native XDP is refused with
+     * {@link Errno#ENOTSUP}, and one that already has an XDP program with {@link Errno#EBUSY}. The
+     * attachment lasts until the pin is removed and every handle closed, or the device goes away.
+     */
+    public BpfLink attachXdp(int ifindex, Path pin) {
+        int linkFd;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment opts = arena.allocate(LINK_CREATE_OPTS_SIZE, 8);
+            opts.set(JAVA_LONG, 0, LINK_CREATE_OPTS_SIZE);
+            // For BPF_XDP, link_create.flags carries the XDP mode.
+            opts.set(JAVA_INT, LINK_CREATE_OPTS_FLAGS, XDP_FLAGS_DRV_MODE);
+            linkFd = LibBpf.check(LibBpf.bpfLinkCreate(fd(), ifindex, AttachType.XDP.kernelValue(), opts),
+                    "bpf_link_create(" + name + ", xdp native, ifindex " + ifindex + ")");
+        }
+        try {
+            try (Arena arena = Arena.ofConfined()) {
+                LibBpf.check(LibBpf.bpfObjPin(linkFd, arena.allocateFrom(pin.toString())), "bpf_obj_pin(" + pin + ")");
+            }
+            return BpfLink.openPinned(pin).orElseThrow(
+                    () -> new NativeException("bpf_link__open(" + pin + ")", Errno.ENOENT, "pin vanished"));
+        } finally {
+            Libc.closeQuietly(linkFd);
+        }
+    }
+
+    /**
+     * Creates an iterator link for this {@code iter/...} program (bpf_program__attach_iter); run it with
+     * {@link BpfLink#runIterator()}. Not pinned: it lives until closed.
+     */
+    public BpfLink attachIterator() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment callState = Downcalls.callState(arena);
+            MemorySegment link = LibBpf.bpfProgramAttachIter(callState, pointer(), MemorySegment.NULL);
+            if (link.equals(MemorySegment.NULL)) {
+                throw new NativeException("bpf_program__attach_iter(" + name + ")", Downcalls.errno(callState), null);
+            }
+            return new BpfLink(link);
         }
     }
 

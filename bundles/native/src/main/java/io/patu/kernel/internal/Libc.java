@@ -114,6 +114,11 @@ public final class Libc {
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     }
 
+    private static final class read {
+        static final MethodHandle HANDLE = Downcalls.downcallWithErrno(Downcalls.libc(), "read",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    }
+
     private static final class send {
         static final MethodHandle HANDLE = Downcalls.downcallWithErrno(Downcalls.libc(), "send",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
@@ -315,6 +320,20 @@ public final class Libc {
             MemorySegment buf = arena.allocateFrom(JAVA_INT, value);
             checked((int) setsockopt.HANDLE.invokeExact(state, fd, level, option, buf, 4), state,
                     "setsockopt(" + option + ")");
+        } catch (Throwable t) {
+            throw Downcalls.rethrow(t);
+        }
+    }
+
+    /** read(2) into {@code buf}; returns the byte count, 0 at end of file. */
+    public static long read(int fd, MemorySegment buf, String operation) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Downcalls.callState(arena);
+            long count = (long) read.HANDLE.invokeExact(state, fd, buf, buf.byteSize());
+            if (count < 0) {
+                throw new NativeException(operation, Downcalls.errno(state), "read");
+            }
+            return count;
         } catch (Throwable t) {
             throw Downcalls.rethrow(t);
         }

@@ -506,6 +506,58 @@ public final class LibBpf {
         }
     }
 
+    private static final class bpf_link_create {
+        static final MethodHandle HANDLE = Downcalls.downcall(Library.LOOKUP, "bpf_link_create",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+    }
+    /** {@code bpf_link_create}: a link's descriptor, or -errno. */
+    public static int bpfLinkCreate(int programFd, int targetFd, int attachType, MemorySegment opts) {
+        try {
+            return (int) bpf_link_create.HANDLE.invokeExact(programFd, targetFd, attachType, opts);
+        } catch (Throwable t) {
+            throw Downcalls.rethrow(t);
+        }
+    }
+
+    private static final class bpf_obj_pin {
+        static final MethodHandle HANDLE = Downcalls.downcall(Library.LOOKUP, "bpf_obj_pin",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    }
+    /** {@code bpf_obj_pin}. */
+    public static int bpfObjPin(int fd, MemorySegment path) {
+        try {
+            return (int) bpf_obj_pin.HANDLE.invokeExact(fd, path);
+        } catch (Throwable t) {
+            throw Downcalls.rethrow(t);
+        }
+    }
+
+    private static final class bpf_program__attach_iter {
+        static final MethodHandle HANDLE = Downcalls.downcallWithErrno(Library.LOOKUP, "bpf_program__attach_iter",
+                FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
+    }
+    /** {@code bpf_program__attach_iter}; NULL on failure, errno set. */
+    public static MemorySegment bpfProgramAttachIter(MemorySegment callState, MemorySegment program, MemorySegment opts) {
+        try {
+            return (MemorySegment) bpf_program__attach_iter.HANDLE.invokeExact(callState, program, opts);
+        } catch (Throwable t) {
+            throw Downcalls.rethrow(t);
+        }
+    }
+
+    private static final class bpf_iter_create {
+        static final MethodHandle HANDLE = Downcalls.downcall(Library.LOOKUP, "bpf_iter_create",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    }
+    /** {@code bpf_iter_create}: a readable descriptor running the iterator, or -errno. */
+    public static int bpfIterCreate(int linkFd) {
+        try {
+            return (int) bpf_iter_create.HANDLE.invokeExact(linkFd);
+        } catch (Throwable t) {
+            throw Downcalls.rethrow(t);
+        }
+    }
+
     private static final class libbpf_strerror {
         static final MethodHandle HANDLE = Downcalls.downcall(Library.LOOKUP, "libbpf_strerror",
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG));
