@@ -4,4 +4,6 @@ description Every feature, with the Gogo console on stdin (default)
 config conf/patu.json
 
 include minimal
+# The packet datapath: tcx delivery between local pods, native XDP deny lists on ingress devices.
+bundle datapath-xdp
 bundle org.apache.felix.gogo.shell

@@ -97,7 +97,8 @@ final class AgentUnderTest implements AutoCloseable {
                 "io.patu.lifecycle", Map.of("bridgeName", bridge, "socketPath", socket.toString(),
                         "stateDir", stateDir.toString(), "mtu", 1500),
                 "io.patu.ipam", Map.of("subnet", subnetPrefix + "0/24", "stateDir", stateDir.toString()),
-                "io.patu.datapath.sockmap", Map.of("bpffsDir", bpffsDir.toString(), "cgroupPath", cgroup.toString()))));
+                "io.patu.datapath.sockmap", Map.of("bpffsDir", bpffsDir.toString(), "cgroupPath", cgroup.toString()),
+                "io.patu.datapath.xdp", Map.of("bpffsDir", bpffsDir.toString()))));
         if (featuresJson != null) {
             Files.createDirectories(stateDir);
             Files.writeString(stateDir.resolve("features.json"), featuresJson);
