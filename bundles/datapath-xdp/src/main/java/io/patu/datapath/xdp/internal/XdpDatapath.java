@@ -358,7 +358,7 @@ public final class XdpDatapath implements Datapath, PodListener {
         DenyRule[] next = new DenyRule[rules.length];
         List<DenyRule> added = new ArrayList<>();
         for (DenyRule rule : wanted) {
-            int slot = List.of(rules).indexOf(rule);
+            int slot = java.util.Arrays.asList(rules).indexOf(rule);
             if (slot >= 0) {
                 next[slot] = rule;
             } else {
@@ -366,7 +366,7 @@ public final class XdpDatapath implements Datapath, PodListener {
             }
         }
         for (DenyRule rule : added) {
-            int slot = List.of(next).indexOf(null);
+            int slot = java.util.Arrays.asList(next).indexOf(null);
             next[slot] = rule;
         }
         for (int slot = 0; slot < rules.length; slot++) {

@@ -29,27 +29,42 @@ final class Traffic {
         try (DatagramSocket receiver = toNetns == null ? new DatagramSocket(new InetSocketAddress(to, port))
                 : NetNs.callIn(toNetns, () -> new DatagramSocket(new InetSocketAddress(to, port)));
                 DatagramSocket sender = NetNs.callIn(fromNetns, DatagramSocket::new)) {
-            receiver.setSoTimeout(2000);
-            byte[] payload = new byte[64];
-            byte[] buffer = new byte[2048];
-            int received = 0;
-            // In batches the receive buffer holds, so a loss means a packet went astray, not a full queue.
-            for (int sent = 0; sent < count; ) {
-                int batch = Math.min(BATCH, count - sent);
-                for (int i = 0; i < batch; i++) {
-                    sender.send(new DatagramPacket(payload, payload.length, to, port));
-                }
-                sent += batch;
-                try {
-                    while (received < sent) {
-                        receiver.receive(new DatagramPacket(buffer, buffer.length));
-                        received++;
-                    }
-                } catch (SocketTimeoutException e) {
-                    return received;
-                }
+            return exchange(sender, receiver, to, port, count);
+        }
+    }
+
+    private static int exchange(DatagramSocket sender, DatagramSocket receiver, InetAddress to, int port, int count)
+            throws Exception {
+        receiver.setSoTimeout(1000);
+        byte[] payload = new byte[64];
+        byte[] buffer = new byte[2048];
+        int received = 0;
+        // In batches the receive buffer holds, so a loss means a packet went astray, not a full queue.
+        for (int sent = 0; sent < count; ) {
+            int batch = Math.min(BATCH, count - sent);
+            for (int i = 0; i < batch; i++) {
+                sender.send(new DatagramPacket(payload, payload.length, to, port));
             }
-            return received;
+            sent += batch;
+            try {
+                while (received < sent) {
+                    receiver.receive(new DatagramPacket(buffer, buffer.length));
+                    received++;
+                }
+            } catch (SocketTimeoutException e) {
+                // Lost, or dropped on purpose: send the rest all the same, waiting less for them.
+                receiver.setSoTimeout(200);
+            }
+        }
+        return received;
+    }
+
+    /** As {@link #udp}, with the sender bound to {@code source}. */
+    static int udpFrom(Path fromNetns, InetAddress source, Path toNetns, InetAddress to, int port, int count)
+            throws Exception {
+        try (DatagramSocket receiver = NetNs.callIn(toNetns, () -> new DatagramSocket(new InetSocketAddress(to, port)));
+                DatagramSocket sender = NetNs.callIn(fromNetns, () -> new DatagramSocket(new InetSocketAddress(source, 0)))) {
+            return exchange(sender, receiver, to, port, count);
         }
     }
 
