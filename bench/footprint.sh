@@ -111,7 +111,8 @@ measure() {
           --arg bpffs "/sys/fs/bpf/patu-fp-$id" --arg cgroup "$cgroup" '{
         "io.patu.lifecycle": {bridgeName: $bridge, mtu: 1500, socketPath: $socket, stateDir: $state},
         "io.patu.ipam": {subnet: $subnet, stateDir: $state},
-        "io.patu.datapath.sockmap": {bpffsDir: $bpffs, cgroupPath: $cgroup}}' >"$config"
+        "io.patu.datapath.sockmap": {bpffsDir: $bpffs, cgroupPath: $cgroup},
+        "io.patu.datapath.xdp": {bpffsDir: $bpffs}}' >"$config"
     t0=$(now_ms)
     "$dist/bin/patu" run --profile "$profile" --config "$config" </dev/null >"$dir/agent.log" 2>&1 &
     agent_pid=$!
