@@ -8,7 +8,8 @@
 #
 # Workload: iperf3 UDP, one stream from pod b to pod a, unlimited rate, payload size(s) given (64 B by default).
 # Figures: packets/s that reached the receiver (iperf3's own count), and CPU per received packet: busy jiffies
-# of the whole machine (user+nice+system+irq+softirq) over the run, divided by the packets received.
+# of the whole machine (user+nice+system+irq+softirq) over the run, and CPU time of the two iperf3 processes
+# (a cgroup v2 of their own: what softirq work ran in their context is in it), divided by the packets received.
 # Every tcx run is checked against the datapath's own counter (delivered_packets of the sender's veth must
 # cover what the receiver got) and every bridge run against the receiver's host veth (tx_packets must cover it);
 # a run that fails its check is reported INVALID.
@@ -85,10 +86,18 @@ cleanup() {
 	if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null; wait "$agent_pid" 2>/dev/null; fi
 	rm -rf "$bpffs"
 	ip link del "$bridge" 2>/dev/null
+	if [ -d "$cg" ]; then
+		while read -r pid; do echo "$pid" >"$cg_root/cgroup.procs"; done <"$cg/cgroup.procs"
+		rmdir "$cg"
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
+cg_root=/sys/fs/cgroup/unified
+mountpoint -q "$cg_root" || { mkdir -p "$cg_root"; mount -t cgroup2 none "$cg_root"; }
+cg=$cg_root/patu-packet-$id
+mkdir "$cg"
 cat >"$tmp/patu.json" <<EOF
 {
   "io.patu.lifecycle": { "bridgeName": "$bridge", "mtu": 1500, "socketPath": "$sock", "stateDir": "$tmp/state" },
@@ -117,19 +126,25 @@ for p in a b; do
 	veth[$p]=$(jq -r '.interfaces[0].name' <<<"$result")
 done
 say "pods a ${addr[a]} (${veth[a]}), b ${addr[b]} (${veth[b]}) on $bridge"
-ip netns exec "pk-$id-a" iperf3 -s -B "${addr[a]}" >"$tmp/server.log" 2>&1 &
+in_cg() { sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" "$@"; }
+in_cg ip netns exec "pk-$id-a" iperf3 -s -B "${addr[a]}" >"$tmp/server.log" 2>&1 &
 server_pid=$!
 for i in $(seq 50); do ip netns exec "pk-$id-a" ss -ltn | grep -q ":5201 " && break; sleep 0.1; done
 
 busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+usage() { awk '$1 == "usage_usec" { print $2 }' "$cg/cpu.stat"; }
 stat() { cat "/sys/class/net/$1/statistics/$2"; }
 delivered() { # delivered_packets of pod b's host veth, summed over CPUs (0 when the map is absent)
-	local ifindex
+	local ifindex sum=0 hex
 	ifindex=$(cat "/sys/class/net/${veth[b]}/ifindex")
 	[ -e "$bpffs/xdp/pod_counters" ] || { echo 0; return; }
-	bpftool -j map lookup pinned "$bpffs/xdp/pod_counters" key $(printf '0x%02x 0x%02x 0x%02x 0x%02x' \
-		$((ifindex & 255)) $((ifindex >> 8 & 255)) $((ifindex >> 16 & 255)) $((ifindex >> 24))) 2>/dev/null \
-		| jq '[.values[]?.value.delivered_packets // 0] | add // 0' 2>/dev/null || echo 0
+	# The first 8 bytes of each CPU's value, little-endian: delivered_packets (bpf/include/patu_xdp.h).
+	for hex in $(bpftool -j map lookup pinned "$bpffs/xdp/pod_counters" key $(printf '0x%02x 0x%02x 0x%02x 0x%02x' \
+			$((ifindex & 255)) $((ifindex >> 8 & 255)) $((ifindex >> 16 & 255)) $((ifindex >> 24))) 2>/dev/null \
+			| jq -r '.values[] | .value[0:8] | reverse | map(ltrimstr("0x")) | join("")'); do
+		sum=$((sum + 16#$hex))
+	done
+	echo "$sum"
 }
 set_path() { # set_path bridge|tcx
 	if [ "$1" = tcx ]; then
@@ -144,22 +159,23 @@ set_path() { # set_path bridge|tcx
 }
 
 hz=$(getconf CLK_TCK)
-echo "rep,size,path,packets_per_s,cpu_ns_per_packet,valid" >"$out/raw.csv"
+echo "rep,size,path,packets_per_s,cpu_ns_per_packet,pods_cpu_ns_per_packet,valid" >"$out/raw.csv"
 for size in $sizes; do
 	for rep in $(seq "$reps"); do
 		for path in bridge tcx; do
 			set_path "$path"
 			ip netns exec "pk-$id-b" iperf3 -c "${addr[a]}" -u -b 0 -l "$size" -t 1 >/dev/null 2>&1 || true  # neighbours, warm-up
-			d0=$(delivered); tx0=$(stat "${veth[a]}" tx_packets); c0=$(busy)
-			json=$(ip netns exec "pk-$id-b" iperf3 -c "${addr[a]}" -u -b 0 -l "$size" -t "$secs" -J)
-			c1=$(busy); tx1=$(stat "${veth[a]}" tx_packets); d1=$(delivered)
+			d0=$(delivered); tx0=$(stat "${veth[a]}" tx_packets); c0=$(busy); u0=$(usage)
+			json=$(in_cg ip netns exec "pk-$id-b" iperf3 -c "${addr[a]}" -u -b 0 -l "$size" -t "$secs" -J)
+			u1=$(usage); c1=$(busy); tx1=$(stat "${veth[a]}" tx_packets); d1=$(delivered)
 			received=$(jq '.end.sum.packets - .end.sum.lost_packets' <<<"$json")
 			seconds=$(jq '.end.sum.seconds' <<<"$json")
 			pps=$(awk -v r="$received" -v s="$seconds" 'BEGIN { printf "%.0f", r / s }')
 			nspp=$(awk -v c=$((c1 - c0)) -v hz="$hz" -v r="$received" 'BEGIN { printf "%.1f", c * 1e9 / hz / r }')
+			podns=$(awk -v u=$((u1 - u0)) -v r="$received" 'BEGIN { printf "%.1f", u * 1e3 / r }')
 			if [ "$path" = tcx ]; then valid=$(( d1 - d0 >= received ? 1 : 0 )); else valid=$(( tx1 - tx0 >= received ? 1 : 0 )); fi
-			echo "$rep,$size,$path,$pps,$nspp,$valid" >>"$out/raw.csv"
-			say "size $size rep $rep $path: $pps packets/s, $nspp ns CPU a packet (tcx delivered $((d1 - d0)), bridge to a $((tx1 - tx0)), received $received)$([ "$valid" = 1 ] || echo ' INVALID')"
+			echo "$rep,$size,$path,$pps,$nspp,$podns,$valid" >>"$out/raw.csv"
+			say "size $size rep $rep $path: $pps packets/s, CPU a packet $nspp ns machine, $podns ns pods (tcx delivered $((d1 - d0)), bridge to a $((tx1 - tx0)), received $received)$([ "$valid" = 1 ] || echo ' INVALID')"
 		done
 	done
 done
@@ -171,18 +187,21 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if
 	echo
 	echo "$(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo ?), $reps pairs of ${secs} s runs, medians; $(nproc) vCPU, kernel $(uname -r)"
 	echo
-	echo "| UDP payload | bridge packets/s | tcx packets/s | ratio | bridge CPU ns/packet | tcx CPU ns/packet | ratio |"
-	echo "|---|---:|---:|---:|---:|---:|---:|"
+	echo "| UDP payload | bridge packets/s | tcx packets/s | ratio | CPU ns/packet, machine: bridge | tcx | ratio | CPU ns/packet, pods' processes: bridge | tcx | ratio |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for size in $sizes; do
 		row=()
-		for col in 4 5; do
+		line="| $size B"
+		for col in 4 5 6; do
+			row=()
 			for path in bridge tcx; do
-				row+=("$(awk -F, -v s="$size" -v p="$path" -v c="$col" '$2 == s && $3 == p && $6 == 1 { print $c }' "$out/raw.csv" | median)")
+				row+=("$(awk -F, -v s="$size" -v p="$path" -v c="$col" '$2 == s && $3 == p && $7 == 1 { print $c }' "$out/raw.csv" | median)")
 			done
+			line+=" | ${row[0]} | ${row[1]} | $(awk -v a="${row[1]}" -v b="${row[0]}" 'BEGIN { if (b + 0 > 0 && a + 0 > 0) printf "%.2f", a / b; else print "n/a" }')"
 		done
-		echo "| $size B | ${row[0]} | ${row[1]} | $(awk -v a="${row[1]}" -v b="${row[0]}" 'BEGIN { printf "%.2f", a / b }') | ${row[2]} | ${row[3]} | $(awk -v a="${row[3]}" -v b="${row[2]}" 'BEGIN { printf "%.2f", a / b }') |"
+		echo "$line |"
 	done
-	invalid=$(awk -F, 'NR > 1 && $6 != 1' "$out/raw.csv" | wc -l)
+	invalid=$(awk -F, 'NR > 1 && $7 != 1' "$out/raw.csv" | wc -l)
 	echo
 	echo "Runs failing their check (left out of the medians): $invalid"
 } >"$out/results.md"
