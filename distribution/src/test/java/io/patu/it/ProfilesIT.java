@@ -29,6 +29,7 @@ class ProfilesIT {
             String launch = launchProperties(agent);
             assertTrue(launch.contains("/org.apache.felix.gogo.runtime-"), launch);
             assertFalse(launch.contains("/org.apache.felix.gogo.shell-"), launch);
+            assertFalse(launch.contains("/datapath-xdp-"), "the packet datapath is not in minimal: " + launch);
 
             String classes = loadedClasses(agent);
             assertTrue(classes.contains("org.apache.felix.gogo.runtime."), "the remote shell's Gogo runtime is there");

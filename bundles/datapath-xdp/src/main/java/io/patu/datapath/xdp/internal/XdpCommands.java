@@ -29,7 +29,7 @@ public final class XdpCommands {
     }
 
     public String xdp() {
-        return String.join("\n\n", devices(), rules(), pods(), programs());
+        return String.join("\n\n", devices().strip(), rules().strip(), pods().strip(), programs());
     }
 
     public String xdp(String action) {
@@ -96,7 +96,7 @@ public final class XdpCommands {
         List<List<String>> rows = new ArrayList<>();
         for (XdpDatapath.PodCounters pod : datapath.podCounters()) {
             rows.add(List.of(pod.hostVeth(), pod.pod().toString(),
-                    pod.addresses().stream().map(InetAddress::getHostAddress).collect(Collectors.joining(",")),
+                    pod.addresses().stream().map(XdpCommands::text).collect(Collectors.joining(",")),
                     String.valueOf(pod.deliveredPackets()), String.valueOf(pod.deliveredBytes()),
                     String.valueOf(pod.passedPackets())));
         }
@@ -105,6 +105,22 @@ public final class XdpCommands {
         }
         return new TextTable(List.of("HOST_VETH", "POD", "ADDRESSES", "DELIVERED", "DELIVERED_BYTES", "TO_BRIDGE"),
                 rows).render() + "\n(patu_tcx_deliver on each host veth's tcx ingress)";
+    }
+
+    /** An address as operators write it: IPv6 with its longest run of zero groups as "::". */
+    static String text(InetAddress address) {
+        String full = address.getHostAddress();
+        if (!(address instanceof java.net.Inet6Address)) {
+            return full;
+        }
+        String best = null;
+        java.util.regex.Matcher zeros = java.util.regex.Pattern.compile("(?:^|:)(?:0:)+0(?::|$)|(?:^|:)0(?::|$)").matcher(full);
+        while (zeros.find()) {
+            if (best == null || zeros.group().length() > best.length()) {
+                best = zeros.group();
+            }
+        }
+        return best == null || !best.contains("0:0") ? full : full.replaceFirst(java.util.regex.Pattern.quote(best), "::");
     }
 
     String programs() {
