@@ -113,7 +113,8 @@ measure() {
         "io.patu.ipam": {subnet: $subnet, stateDir: $state},
         "io.patu.datapath.sockmap": {bpffsDir: $bpffs, cgroupPath: $cgroup},
         "io.patu.egress": {table: $table},
-        "io.patu.metrics": {port: 0}}' >"$config"
+        "io.patu.metrics": {port: 0},
+        "io.patu.datapath.xdp": {bpffsDir: $bpffs}}' >"$config"
     t0=$(now_ms)
     "$dist/bin/patu" run --profile "$profile" --config "$config" </dev/null >"$dir/agent.log" 2>&1 &
     agent_pid=$!

@@ -346,7 +346,8 @@ start_agent() { # start_agent SETUP
   "io.patu.lifecycle": { "bridgeName": "${bridge[$s]}", "socketPath": "${sock[$s]}", "stateDir": "$tmp/$s-state" },
   "io.patu.ipam": { "subnet": "${subnet[$s]}", "gateway": "", "stateDir": "$tmp/$s-state" },
   "io.patu.datapath.sockmap": { "bpffsDir": "${bpffs[$s]}", "cgroupPath": "${cg[$s]}" },
-  "io.patu.egress": { "table": "patu_bench_${id}_${s//-/_}" }
+  "io.patu.egress": { "table": "patu_bench_${id}_${s//-/_}" },
+  "io.patu.datapath.xdp": { "bpffsDir": "${bpffs[$s]}" }
 }
 EOF
 	if [ -n "$patu_mtu" ]; then
@@ -390,6 +391,14 @@ EOF
 			|| die "patu-plain: pins still under ${bpffs[$s]}/sockmap after 'stop $bid': acceleration is not off"
 		[ "$(sockops_on "${cg[$s]}")" = 0 ] || die "patu-plain: sockops still attached to ${cg[$s]} after 'stop $bid'"
 		say "patu-plain: bundle $bid (datapath-sockmap) stopped; no pins under ${bpffs[$s]}/sockmap, no sockops on its cgroup"
+		# The packet datapath (full profile) goes too: patu-plain is the plain path.
+		bid=$(grep -oE '[0-9]+\|[A-Za-z]+ *\|[ 0-9]+\|io\.patu\.datapath-xdp ' "$tmp/$s.agent.log" | head -n 1 | cut -d'|' -f1 || true)
+		if [ -n "$bid" ]; then
+			echo "stop $bid" >&"${agent_fd[$s]}"
+			for i in $(seq 150); do [ ! -e "${bpffs[$s]}/xdp" ] && break; sleep 0.1; done
+			[ ! -e "${bpffs[$s]}/xdp" ] || die "patu-plain: pins still under ${bpffs[$s]}/xdp after 'stop $bid'"
+			say "patu-plain: bundle $bid (datapath-xdp) stopped"
+		fi
 	else
 		say "patu-accel: bundle $bid (datapath-sockmap) active; sockops attached to ${cg[$s]}"
 	fi

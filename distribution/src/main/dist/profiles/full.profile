@@ -4,6 +4,8 @@ description Every feature, with the Gogo console on stdin (default)
 config conf/patu.json
 
 include minimal
+# The packet datapath: tcx delivery between local pods, native XDP deny lists on ingress devices.
+bundle datapath-xdp
 bundle org.apache.felix.gogo.shell
 # Prometheus metrics, /livez and /readyz over HTTP (io.patu.metrics in conf/patu.json).
 bundle metrics

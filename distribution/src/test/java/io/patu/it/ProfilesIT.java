@@ -31,6 +31,7 @@ class ProfilesIT {
             assertFalse(launch.contains("/org.apache.felix.gogo.shell-"), launch);
             assertFalse(launch.contains("/metrics-"), "minimal has no metrics bundle: " + launch);
             assertTrue(launch.contains("patu.features.required=ipam,sockmap\n"), "minimal requires ipam and sockmap: " + launch);
+            assertFalse(launch.contains("/datapath-xdp-"), "the packet datapath is not in minimal: " + launch);
 
             String classes = loadedClasses(agent);
             assertTrue(classes.contains("org.apache.felix.gogo.runtime."), "the remote shell's Gogo runtime is there");

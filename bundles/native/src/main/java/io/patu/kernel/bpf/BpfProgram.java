@@ -24,6 +24,8 @@ public final class BpfProgram {
     private static final int BPF_F_BEFORE = 1 << 3;
     private static final long LINK_CREATE_OPTS_SIZE = 16;
     private static final long LINK_CREATE_OPTS_FLAGS = 8;
+    /** XDP_FLAGS_DRV_MODE (linux/if_link.h): native XDP in the driver, never the generic fallback. */
+    private static final int XDP_FLAGS_DRV_MODE = 1 << 2;
 
     private final BpfObject owner;
     private final MemorySegment program;
@@ -97,6 +99,34 @@ public final class BpfProgram {
                     () -> new NativeException("bpf_link__open(" + pin + ")", Errno.ENOENT, "pin vanished"));
         } finally {
             Libc.closeQuietly(linkFd); // the pin (and the reopened handle) hold the link now
+        }
+    }
+
+    /**
+     * Attaches this XDP program in native (driver) mode to the device {@code ifindex} through a BPF link
+     * pinned at {@code pin} (on bpffs; the file must not exist), so an update can replace the program in
+     * place. Never falls back to generic XDP: a device whose driver has no native XDP is refused with
+     * {@link Errno#ENOTSUP}, and one that already has an XDP program with {@link Errno#EBUSY}. The
+     * attachment lasts until the pin is removed and every handle closed, or the device goes away.
+     */
+    public BpfLink attachXdp(int ifindex, Path pin) {
+        int linkFd;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment opts = arena.allocate(LINK_CREATE_OPTS_SIZE, 8);
+            opts.set(JAVA_LONG, 0, LINK_CREATE_OPTS_SIZE);
+            // For BPF_XDP, link_create.flags carries the XDP mode.
+            opts.set(JAVA_INT, LINK_CREATE_OPTS_FLAGS, XDP_FLAGS_DRV_MODE);
+            linkFd = LibBpf.check(LibBpf.bpfLinkCreate(fd(), ifindex, AttachType.XDP.kernelValue(), opts),
+                    "bpf_link_create(" + name + ", xdp native, ifindex " + ifindex + ")");
+        }
+        try {
+            try (Arena arena = Arena.ofConfined()) {
+                LibBpf.check(LibBpf.bpfObjPin(linkFd, arena.allocateFrom(pin.toString())), "bpf_obj_pin(" + pin + ")");
+            }
+            return BpfLink.openPinned(pin).orElseThrow(
+                    () -> new NativeException("bpf_link__open(" + pin + ")", Errno.ENOENT, "pin vanished"));
+        } finally {
+            Libc.closeQuietly(linkFd);
         }
     }
 

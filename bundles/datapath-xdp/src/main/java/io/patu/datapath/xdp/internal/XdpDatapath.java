@@ -1,0 +1,427 @@
+package io.patu.datapath.xdp.internal;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SequencedMap;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+import io.patu.api.Datapath;
+import io.patu.api.Pod;
+import io.patu.api.PodAddress;
+import io.patu.api.PodId;
+import io.patu.api.PodListener;
+import io.patu.kernel.Errno;
+import io.patu.kernel.NativeException;
+import io.patu.kernel.bpf.BpfMap;
+import io.patu.kernel.bpf.Bpffs;
+import io.patu.kernel.netlink.Link;
+import io.patu.kernel.netlink.RtNetlink;
+
+/**
+ * The packet datapath. Between local pods: a tcx program on every pod's host veth hands frames for another
+ * local pod straight to it ({@code bpf_redirect_peer}) instead of through the bridge. At the node's ingress
+ * devices: native XDP drops what the deny list names before an skb exists.
+ *
+ * <p>Immediate, like every datapath: its kernel objects exist while the bundle is active. Stopping the bundle
+ * removes them and pods talk through the bridge again; stopping the agent leaves them pinned and attached for
+ * the next agent.
+ */
+@Component(service = {Datapath.class, PodListener.class, XdpDatapath.class}, immediate = true,
+        property = Datapath.FEATURE + "=" + XdpDatapath.FEATURE,
+        configurationPid = XdpDatapath.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL)
+@Designate(ocd = XdpDatapath.Config.class)
+public final class XdpDatapath implements Datapath, PodListener {
+    public static final String PID = "io.patu.datapath.xdp";
+    public static final String FEATURE = "xdp";
+    private static final Logger LOG = Logger.getLogger(XdpDatapath.class.getName());
+    private static final Path BPFFS_MOUNT = Path.of("/sys/fs/bpf");
+
+    @ObjectClassDefinition(name = "Patu datapath-xdp",
+            description = "tcx delivery between local pods; native XDP deny list on the node's ingress devices")
+    public @interface Config {
+        @AttributeDefinition(description = "bpffs directory under which Patu pins its objects; this feature uses <dir>/xdp")
+        String bpffsDir() default "/sys/fs/bpf/patu";
+
+        @AttributeDefinition(description = "devices where traffic enters the node, given native XDP (never generic); "
+                + "a device whose driver has no native XDP is refused", required = false)
+        String[] ingressDevices() default {};
+
+        @AttributeDefinition(description = "deny list of the ingress devices, one rule a string: "
+                + "CIDR [PROTOCOL [PORT|FIRST-LAST]], matched against the source address and destination port; "
+                + "overlapping rules are refused", required = false)
+        String[] denyRules() default {};
+    }
+
+    /** One pod's counters, summed over CPUs. */
+    record PodCounters(PodId pod, String hostVeth, List<InetAddress> addresses, long deliveredPackets,
+            long deliveredBytes, long passedPackets) {
+    }
+
+    /** One ingress device with its counters. */
+    record DeviceCounters(String device, int ifindex, long passedPackets, long droppedPackets, long droppedBytes) {
+    }
+
+    /** One deny rule in its slot, with its drop counters. */
+    record RuleCounters(int slot, DenyRule rule, long droppedPackets, long droppedBytes) {
+    }
+
+    private final XdpKernelState kernel;
+    private final int cpus = BpfMap.possibleCpus();
+    private final Map<Integer, Pod> podsByIfindex = new ConcurrentHashMap<>();
+    /** Deny rules by slot (null: free); guarded by this. */
+    private final DenyRule[] rules = new DenyRule[XdpLayouts.MAX_RULES];
+    /** Ingress devices attached: name -> ifindex; guarded by this. */
+    private final Map<String, Integer> devices = new LinkedHashMap<>();
+
+    @Activate
+    public XdpDatapath(Config config) {
+        List<DenyRule> wanted = parseRules(config.denyRules());
+        Map<String, Integer> wantedDevices = resolveDevices(config.ingressDevices());
+        Bpffs.ensureMounted(BPFFS_MOUNT);
+        this.kernel = XdpKernelState.load(Path.of(config.bpffsDir(), FEATURE));
+        try {
+            removeStaleLinks(wantedDevices);
+            apply(wanted, wantedDevices);
+        } catch (RuntimeException e) {
+            kernel.removeAll();
+            throw e;
+        }
+        LOG.info(() -> "xdp datapath pinned under " + config.bpffsDir() + "; ingress devices " + devices.keySet()
+                + ", " + wanted.size() + " deny rule(s)");
+    }
+
+    /**
+     * A new configuration: ingress devices and deny rules change in place, the pods keep their programs. A
+     * configuration that cannot be applied changes nothing and is reported.
+     */
+    @Modified
+    void modified(Config config) {
+        try {
+            apply(parseRules(config.denyRules()), resolveDevices(config.ingressDevices()));
+        } catch (RuntimeException e) {
+            LOG.log(Level.SEVERE, "xdp configuration refused, the previous one stays in force: " + e.getMessage(), e);
+        }
+    }
+
+    @Deactivate
+    void deactivate(BundleContext context) {
+        // On agent shutdown everything stays pinned and attached, so pods keep their fast path across a
+        // restart; stopping only this feature removes everything it created.
+        if (context.getBundle(0).getState() == Bundle.STOPPING) {
+            keepForRestart();
+        } else {
+            close();
+        }
+    }
+
+    /** Stops the datapath and removes its objects, as stopping the bundle does. */
+    void close() {
+        kernel.removeAll();
+    }
+
+    /** Lets go of the objects and leaves them working, as stopping the agent does. */
+    void keepForRestart() {
+        kernel.keepForRestart();
+    }
+
+    @Override
+    public String feature() {
+        return FEATURE;
+    }
+
+    @Override
+    public void podAdded(Pod pod) {
+        for (PodAddress address : pod.addresses()) {
+            kernel.podDest.update(XdpLayouts.podKey(address.address()), XdpLayouts.podDest(pod.hostIfIndex(), pod.mac()),
+                    BpfMap.ANY);
+        }
+        try {
+            // Counters that survived an agent restart are kept.
+            kernel.podCounters.update(XdpLayouts.u32(pod.hostIfIndex()),
+                    XdpLayouts.zeroPerCpu(XdpLayouts.POD_COUNTERS, cpus), BpfMap.NOEXIST);
+        } catch (NativeException e) {
+            if (e.errno() != Errno.EEXIST) {
+                throw e;
+            }
+        }
+        kernel.attachPod(pod.hostIfIndex());
+        podsByIfindex.put(pod.hostIfIndex(), pod);
+    }
+
+    @Override
+    public void podRemoved(Pod pod) {
+        for (PodAddress address : pod.addresses()) {
+            kernel.podDest.delete(XdpLayouts.podKey(address.address()));
+        }
+        kernel.detachPod(pod.hostIfIndex());
+        kernel.podCounters.delete(XdpLayouts.u32(pod.hostIfIndex()));
+        podsByIfindex.remove(pod.hostIfIndex());
+    }
+
+    @Override
+    public SequencedMap<String, Long> counters() {
+        long[] pods = new long[3];
+        for (PodCounters pod : podCounters()) {
+            pods[0] += pod.deliveredPackets();
+            pods[1] += pod.deliveredBytes();
+            pods[2] += pod.passedPackets();
+        }
+        long[] ingress = new long[3];
+        for (DeviceCounters device : deviceCounters()) {
+            ingress[0] += device.passedPackets();
+            ingress[1] += device.droppedPackets();
+            ingress[2] += device.droppedBytes();
+        }
+        SequencedMap<String, Long> counters = new LinkedHashMap<>();
+        counters.put("delivered_packets", pods[0]);
+        counters.put("delivered_bytes", pods[1]);
+        counters.put("passed_packets", pods[2]);
+        counters.put("ingress_passed_packets", ingress[0]);
+        counters.put("ingress_dropped_packets", ingress[1]);
+        counters.put("ingress_dropped_bytes", ingress[2]);
+        return counters;
+    }
+
+    /** Every pod this datapath serves, in host veth order. */
+    List<PodCounters> podCounters() {
+        TreeMap<String, PodCounters> byVeth = new TreeMap<>();
+        for (Pod pod : podsByIfindex.values()) {
+            long[] sums = kernel.podCounters.lookup(XdpLayouts.u32(pod.hostIfIndex()))
+                    .map(v -> XdpLayouts.sumPerCpu(v, XdpLayouts.POD_COUNTERS, cpus)).orElse(new long[3]);
+            byVeth.put(pod.hostVeth(), new PodCounters(pod.id(), pod.hostVeth(),
+                    pod.addresses().stream().map(PodAddress::address).toList(), sums[0], sums[1], sums[2]));
+        }
+        return List.copyOf(byVeth.values());
+    }
+
+    synchronized List<DeviceCounters> deviceCounters() {
+        List<DeviceCounters> out = new ArrayList<>();
+        devices.forEach((name, ifindex) -> {
+            long[] sums = kernel.deviceCounters.lookup(XdpLayouts.u32(ifindex))
+                    .map(v -> XdpLayouts.sumPerCpu(v, XdpLayouts.DEVICE_COUNTERS, cpus)).orElse(new long[3]);
+            out.add(new DeviceCounters(name, ifindex, sums[0], sums[1], sums[2]));
+        });
+        return out;
+    }
+
+    synchronized List<RuleCounters> ruleCounters() {
+        List<RuleCounters> out = new ArrayList<>();
+        for (int slot = 0; slot < rules.length; slot++) {
+            if (rules[slot] != null) {
+                long[] sums = kernel.ruleCounters.lookup(XdpLayouts.u32(slot))
+                        .map(v -> XdpLayouts.sumPerCpu(v, XdpLayouts.RULE_COUNTERS, cpus)).orElse(new long[2]);
+                out.add(new RuleCounters(slot, rules[slot], sums[0], sums[1]));
+            }
+        }
+        return out;
+    }
+
+    /** The programs' kernel ids and link pins, for the operator. */
+    List<String> links() {
+        return kernel.pinnedLinks();
+    }
+
+    /** Adds a deny rule at run time (until the configuration changes or the agent restarts). */
+    synchronized RuleCounters addRule(String text) {
+        DenyRule rule = DenyRule.parse(text);
+        for (DenyRule existing : rules) {
+            if (existing != null && existing.overlaps(rule)) {
+                throw new IllegalArgumentException("deny rule '" + rule + "' overlaps rule '" + existing
+                        + "'; remove that one first or make them disjoint");
+            }
+        }
+        for (int slot = 0; slot < rules.length; slot++) {
+            if (rules[slot] == null) {
+                writeRule(slot, rule);
+                rules[slot] = rule;
+                writeSlots();
+                return new RuleCounters(slot, rule, 0, 0);
+            }
+        }
+        throw new IllegalArgumentException("the deny list is full (" + rules.length + " rules)");
+    }
+
+    /** Removes the deny rule written as {@code text} (in any spelling {@link DenyRule#parse} reads). */
+    synchronized DenyRule removeRule(String text) {
+        DenyRule rule = DenyRule.parse(text);
+        for (int slot = 0; slot < rules.length; slot++) {
+            if (rule.equals(rules[slot])) {
+                rules[slot] = null;
+                writeSlots();
+                kernel.denyRules.update(XdpLayouts.u32(slot), new byte[(int) XdpLayouts.RULE.byteSize()], BpfMap.ANY);
+                return rule;
+            }
+        }
+        throw new IllegalArgumentException("no deny rule '" + rule + "'");
+    }
+
+    private static List<DenyRule> parseRules(String[] texts) {
+        List<DenyRule> parsed = new ArrayList<>();
+        for (String text : texts == null ? new String[0] : texts) {
+            DenyRule rule = DenyRule.parse(text);
+            for (DenyRule earlier : parsed) {
+                if (earlier.overlaps(rule)) {
+                    throw new IllegalArgumentException("deny rule '" + rule + "' overlaps deny rule '" + earlier
+                            + "': a packet may match only one rule");
+                }
+            }
+            parsed.add(rule);
+        }
+        if (parsed.size() > XdpLayouts.MAX_RULES) {
+            throw new IllegalArgumentException(parsed.size() + " deny rules, at most " + XdpLayouts.MAX_RULES);
+        }
+        return parsed;
+    }
+
+    private static Map<String, Integer> resolveDevices(String[] names) {
+        Map<String, Integer> resolved = new LinkedHashMap<>();
+        try (RtNetlink host = RtNetlink.open()) {
+            for (String name : names == null ? new String[0] : names) {
+                String trimmed = name.strip();
+                if (trimmed.isEmpty()) {
+                    continue;
+                }
+                Link link = host.link(trimmed).orElseThrow(() -> new IllegalArgumentException(
+                        "ingress device '" + trimmed + "' does not exist"));
+                resolved.put(trimmed, link.index());
+            }
+        }
+        return resolved;
+    }
+
+    /** Link pins a previous agent left for pods whose veth is gone, or for devices no longer configured. */
+    private void removeStaleLinks(Map<String, Integer> wantedDevices) {
+        Set<Integer> present = new HashSet<>();
+        try (RtNetlink host = RtNetlink.open()) {
+            host.links().forEach(l -> present.add(l.index()));
+        }
+        for (String name : kernel.pinnedLinks()) {
+            boolean pod = name.startsWith(XdpKernelState.POD_LINK_PREFIX);
+            int ifindex = Integer.parseInt(name.substring(name.lastIndexOf('_') + 1));
+            if (pod ? !present.contains(ifindex) : !wantedDevices.containsValue(ifindex)) {
+                kernel.removeStalePin(name);
+            }
+        }
+    }
+
+    /**
+     * Makes the kernel hold {@code wanted} and native XDP on exactly {@code wantedDevices}. Devices are attached
+     * first; if one is refused, those attached here are detached again and nothing else changes.
+     */
+    private synchronized void apply(List<DenyRule> wanted, Map<String, Integer> wantedDevices) {
+        List<Integer> attachedHere = new ArrayList<>();
+        try {
+            for (Map.Entry<String, Integer> device : wantedDevices.entrySet()) {
+                if (!devices.containsValue(device.getValue())) {
+                    attachIngress(device.getKey(), device.getValue());
+                    attachedHere.add(device.getValue());
+                }
+            }
+        } catch (RuntimeException e) {
+            for (int ifindex : attachedHere) {
+                kernel.detachIngress(ifindex);
+                kernel.deviceCounters.delete(XdpLayouts.u32(ifindex));
+            }
+            throw e;
+        }
+        for (Map.Entry<String, Integer> device : List.copyOf(devices.entrySet())) {
+            if (!wantedDevices.containsValue(device.getValue())) {
+                kernel.detachIngress(device.getValue());
+                kernel.deviceCounters.delete(XdpLayouts.u32(device.getValue()));
+            }
+        }
+        devices.clear();
+        devices.putAll(wantedDevices);
+        // Rules: the kept ones stay in their slots (and keep their counters), new ones take free slots.
+        DenyRule[] next = new DenyRule[rules.length];
+        List<DenyRule> added = new ArrayList<>();
+        for (DenyRule rule : wanted) {
+            int slot = java.util.Arrays.asList(rules).indexOf(rule);
+            if (slot >= 0) {
+                next[slot] = rule;
+            } else {
+                added.add(rule);
+            }
+        }
+        for (DenyRule rule : added) {
+            int slot = java.util.Arrays.asList(next).indexOf(null);
+            next[slot] = rule;
+        }
+        for (int slot = 0; slot < rules.length; slot++) {
+            if (next[slot] == null) {
+                kernel.denyRules.update(XdpLayouts.u32(slot), new byte[(int) XdpLayouts.RULE.byteSize()], BpfMap.ANY);
+            } else if (!next[slot].equals(rules[slot])) {
+                writeRule(slot, next[slot]);
+            }
+            rules[slot] = next[slot];
+        }
+        writeSlots();
+    }
+
+    private void attachIngress(String name, int ifindex) {
+        try {
+            kernel.deviceCounters.update(XdpLayouts.u32(ifindex),
+                    XdpLayouts.zeroPerCpu(XdpLayouts.DEVICE_COUNTERS, cpus), BpfMap.ANY);
+            kernel.attachIngress(ifindex);
+        } catch (NativeException e) {
+            kernel.deviceCounters.delete(XdpLayouts.u32(ifindex));
+            if (e.errno() == Errno.ENOTSUP) {
+                throw new IllegalArgumentException("ingress device '" + name + "' (" + driverOf(name)
+                        + ") cannot run native XDP; Patu does not fall back to generic XDP", e);
+            }
+            if (e.errno() == Errno.EBUSY || e.errno() == Errno.EEXIST) {
+                throw new IllegalArgumentException("ingress device '" + name
+                        + "' already has an XDP program of someone else; detach it first", e);
+            }
+            throw new IllegalArgumentException("cannot attach XDP to ingress device '" + name + "': " + e.getMessage(), e);
+        }
+    }
+
+    /** The device's driver, as the operator would look it up, for error messages. */
+    private static String driverOf(String device) {
+        Path driver = Path.of("/sys/class/net", device, "device", "driver");
+        try {
+            return "driver " + Files.readSymbolicLink(driver).getFileName();
+        } catch (IOException e) {
+            return "a virtual device without a driver of its own";
+        }
+    }
+
+    private void writeRule(int slot, DenyRule rule) {
+        // Counters first, so a rule's count starts at its own first drop.
+        kernel.ruleCounters.update(XdpLayouts.u32(slot), XdpLayouts.zeroPerCpu(XdpLayouts.RULE_COUNTERS, cpus), BpfMap.ANY);
+        kernel.denyRules.update(XdpLayouts.u32(slot), XdpLayouts.rule(rule), BpfMap.ANY);
+    }
+
+    private void writeSlots() {
+        int used = 0;
+        for (int slot = 0; slot < rules.length; slot++) {
+            if (rules[slot] != null) {
+                used = slot + 1;
+            }
+        }
+        kernel.config.update(new byte[4], XdpLayouts.config(used), BpfMap.ANY);
+    }
+}

@@ -1,0 +1,244 @@
+package io.patu.datapath.xdp.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Logger;
+import java.util.stream.Stream;
+
+import io.patu.kernel.Errno;
+import io.patu.kernel.NativeException;
+import io.patu.kernel.bpf.AttachType;
+import io.patu.kernel.bpf.BpfLink;
+import io.patu.kernel.bpf.BpfMap;
+import io.patu.kernel.bpf.BpfObject;
+import io.patu.kernel.bpf.BpfProgram;
+import io.patu.kernel.bpf.Bpffs;
+
+/**
+ * The kernel objects of the packet datapath, pinned under one bpffs directory: the maps, one tcx link per pod
+ * host veth ({@code link_pod_<ifindex>}) and one XDP link per ingress device ({@code link_ingress_<ifindex>}). Links
+ * left pinned by a previous agent are taken over and given this bundle's program in place, so an agent
+ * restart or a bundle update never leaves a pod without its program.
+ */
+final class XdpKernelState {
+    static final String OBJECT_RESOURCE = "/bpf/xdp.bpf.o";
+    static final String POD_LINK_PREFIX = "link_pod_";
+    static final String INGRESS_LINK_PREFIX = "link_ingress_";
+    private static final Logger LOG = Logger.getLogger(XdpKernelState.class.getName());
+
+    final BpfMap podDest;
+    final BpfMap podCounters;
+    final BpfMap denyRules;
+    final BpfMap ruleCounters;
+    final BpfMap deviceCounters;
+    final BpfMap config;
+    final BpfProgram deliver;
+    final BpfProgram ingress;
+    private final BpfObject object;
+    private final Path pinDir;
+    private final PinDirectoryLock ownership;
+    /** Links this agent holds, by pin name. */
+    private final Map<String, BpfLink> links = new ConcurrentHashMap<>();
+
+    private XdpKernelState(BpfObject object, Path pinDir, PinDirectoryLock ownership) {
+        this.object = object;
+        this.pinDir = pinDir;
+        this.ownership = ownership;
+        this.podDest = object.map("pod_dest");
+        this.podCounters = object.map("pod_counters");
+        this.denyRules = object.map("deny_rules");
+        this.ruleCounters = object.map("rule_counters");
+        this.deviceCounters = object.map("device_counters");
+        this.config = object.map("xdp_config");
+        this.deliver = object.program("patu_tcx_deliver");
+        this.ingress = object.program("patu_xdp_ingress");
+    }
+
+    /** Loads the object and takes over the maps pinned under {@code pinDir}, if any. */
+    static XdpKernelState load(Path pinDir) {
+        PinDirectoryLock ownership = PinDirectoryLock.acquire(pinDir);
+        BpfObject object = null;
+        try {
+            Files.createDirectories(pinDir);
+            object = BpfObject.open(readObject(), "patu_xdp");
+            object.pinMapsUnder(pinDir);
+            try {
+                object.load();
+            } catch (NativeException e) {
+                if (!hasMapPins(pinDir)) {
+                    throw e;
+                }
+                // Pins of another Patu version whose maps do not match: replace them. Nobody owns them (we hold
+                // the directory's lock); traffic they steer takes the bridge until the pods are replayed.
+                LOG.warning(() -> "pinned maps under " + pinDir + " do not match this datapath (" + e.getMessage()
+                        + "); replacing them");
+                object.close();
+                removeMapPins(pinDir);
+                object = BpfObject.open(readObject(), "patu_xdp");
+                object.pinMapsUnder(pinDir);
+                object.load();
+            }
+            return new XdpKernelState(object, pinDir, ownership);
+        } catch (IOException e) {
+            close(object, ownership);
+            throw new UncheckedIOException("cannot create pin directory " + pinDir, e);
+        } catch (RuntimeException e) {
+            close(object, ownership);
+            throw e;
+        }
+    }
+
+    private static void close(BpfObject object, PinDirectoryLock ownership) {
+        if (object != null) {
+            object.close();
+        }
+        ownership.close();
+    }
+
+    /** Puts the delivery program on the tcx ingress of a pod's host veth (appended: policy stays first). */
+    void attachPod(int ifindex) {
+        attach(POD_LINK_PREFIX + ifindex, pin -> deliver.attachTcx(ifindex, AttachType.TCX_INGRESS, false, pin));
+    }
+
+    /** Puts the deny-list program on an ingress device, natively. */
+    void attachIngress(int ifindex) {
+        attach(INGRESS_LINK_PREFIX + ifindex, pin -> ingress.attachXdp(ifindex, pin));
+    }
+
+    private void attach(String name, java.util.function.Function<Path, BpfLink> create) {
+        if (links.containsKey(name)) {
+            return;
+        }
+        Path pin = pinDir.resolve(name);
+        Optional<BpfLink> pinned = BpfLink.openPinned(pin);
+        if (pinned.isPresent()) {
+            BpfLink link = pinned.get();
+            try {
+                // A previous agent's link: this bundle's program replaces its own there, with no gap.
+                link.updateProgram(name.startsWith(POD_LINK_PREFIX) ? deliver : ingress);
+                links.put(name, link);
+                return;
+            } catch (NativeException e) {
+                // Defunct (its device went away and an ifindex was reused) or of another program type.
+                link.unpin();
+                link.close();
+            }
+        }
+        links.put(name, create.apply(pin));
+    }
+
+    /** Removes a pod's link; its veth may already be gone, which detached the program with it. */
+    void detachPod(int ifindex) {
+        release(POD_LINK_PREFIX + ifindex);
+    }
+
+    void detachIngress(int ifindex) {
+        release(INGRESS_LINK_PREFIX + ifindex);
+    }
+
+
+    private void release(String name) {
+        BpfLink link = links.remove(name);
+        if (link == null) {
+            // Not ours in this run (e.g. pinned by an agent that stopped before the pod was replayed).
+            link = BpfLink.openPinned(pinDir.resolve(name)).orElse(null);
+            if (link == null) {
+                return;
+            }
+        }
+        // The pin and this handle are the only references: dropping both detaches the program.
+        try {
+            link.unpin();
+        } finally {
+            link.close();
+        }
+    }
+
+    /** Names of every link pinned here, this agent's or a previous one's. */
+    java.util.List<String> pinnedLinks() {
+        try (Stream<Path> pins = Files.list(pinDir)) {
+            return pins.map(p -> p.getFileName().toString())
+                    .filter(n -> n.startsWith(POD_LINK_PREFIX) || n.startsWith(INGRESS_LINK_PREFIX)).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Removes a link pinned by a previous agent for an object that no longer needs it. */
+    void removeStalePin(String name) {
+        release(name);
+    }
+
+    /** Removes exactly what this datapath created: every link (pods fall back to the bridge), the map pins. */
+    void removeAll() {
+        try {
+            for (String name : pinnedLinks()) {
+                try {
+                    release(name);
+                } catch (RuntimeException e) {
+                    LOG.warning(() -> "cannot remove link " + name + ": " + e.getMessage());
+                }
+            }
+            for (String name : java.util.List.copyOf(links.keySet())) {
+                release(name);
+            }
+        } finally {
+            for (BpfMap map : object.maps()) {
+                map.unpin();
+            }
+            object.close();
+            Bpffs.removePinDir(pinDir);
+            ownership.close();
+        }
+    }
+
+    /** Lets go of the objects but leaves them pinned and attached, for the next agent to take over. */
+    void keepForRestart() {
+        for (BpfLink link : links.values()) {
+            link.close(); // a handle from its pin: closing it keeps the attachment
+        }
+        links.clear();
+        object.close();
+        ownership.close();
+    }
+
+    private static boolean hasMapPins(Path pinDir) throws IOException {
+        try (Stream<Path> pins = Files.list(pinDir)) {
+            return pins.anyMatch(p -> !isLinkPin(p));
+        }
+    }
+
+    private static void removeMapPins(Path pinDir) throws IOException {
+        try (Stream<Path> pins = Files.list(pinDir)) {
+            for (Path pin : pins.filter(p -> !isLinkPin(p)).toList()) {
+                Files.delete(pin);
+            }
+        }
+    }
+
+    private static boolean isLinkPin(Path pin) {
+        String name = pin.getFileName().toString();
+        return name.startsWith(POD_LINK_PREFIX) || name.startsWith(INGRESS_LINK_PREFIX);
+    }
+
+    static boolean isNotSupported(NativeException e) {
+        return e.errno() == Errno.ENOTSUP;
+    }
+
+    private static byte[] readObject() {
+        try (InputStream in = XdpKernelState.class.getResourceAsStream(OBJECT_RESOURCE)) {
+            if (in == null) {
+                throw new IllegalStateException(OBJECT_RESOURCE + " is missing from the bundle; the build did not embed bpf/");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
