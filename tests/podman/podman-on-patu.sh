@@ -218,8 +218,10 @@ jq --arg sock "$PATU_SOCKET" --arg bridge "$BRIDGE" --arg state "$TMP/state" --a
     ."io.patu.lifecycle" += {bridgeName: $bridge, socketPath: $sock, stateDir: $state}
   | ."io.patu.ipam" += {subnet: $subnet, gateway: "", stateDir: $state}
   | ."io.patu.datapath.sockmap" += {bpffsDir: $bpffs, cgroupPath: $cg, smallWriteRun: 0, redirectQueueBytes: 0}
-  | ."io.patu.egress" += {table: ("patu_e2e_" + $id)}' \
-  | ."io.patu.datapath.xdp" += {bpffsDir: $bpffs}' \
+  | ."io.patu.egress" += {table: ("patu_e2e_" + $id)}
+  | ."io.patu.datapath.xdp" += {bpffsDir: $bpffs}
+  | ."io.patu.policy" += {bpffsDir: $bpffs, policyDir: ($state + "/policy")}
+  | ."io.patu.metrics" += {port: 0}' \
    "$TMP/patu/conf/patu.json" >"$TMP/agent.json"
 # 'patu run' in the background rather than 'patu start': start/stop keep one pid file, /run/patu/agent.pid,
 # for every agent, so a second agent would take over (and 'stop' would stop) whatever owns it.
