@@ -4,4 +4,9 @@ description Every feature, with the Gogo console on stdin (default)
 config conf/patu.json
 
 include minimal
+# Over-the-air updates (patu:ota, io.patu.ota). Not in minimal: minimal is the footprint floor of an agent
+# that networks pods, and updates are applied to it by replacing the installation; a device that updates
+# bundles over the air runs this profile, or one that includes minimal and adds 'bundle ota'. It comes after
+# the bundles it updates, so its first health window sees them started.
+bundle ota
 bundle org.apache.felix.gogo.shell
