@@ -63,7 +63,9 @@ final class AgentUnderTest implements AutoCloseable {
     final String bridge = "ptb" + id;
     final String subnetPrefix;
     final Path cgroup;
-    private final Process process;
+    final Path config;
+    private final List<String> command;
+    private Process process;
     private final List<String> output = new ArrayList<>();
 
     AgentUnderTest() throws Exception {
@@ -84,6 +86,16 @@ final class AgentUnderTest implements AutoCloseable {
     }
 
     private AgentUnderTest(String profile, String featuresJson, Path sharedBpffsDir) throws Exception {
+        this(profile, featuresJson, sharedBpffsDir, Map.of());
+    }
+
+    /** An agent whose configuration has these PIDs besides its own (e.g. io.patu.ota); started like the others. */
+    AgentUnderTest(Map<String, Map<String, Object>> morePids) throws Exception {
+        this(null, null, null, morePids);
+    }
+
+    private AgentUnderTest(String profile, String featuresJson, Path sharedBpffsDir,
+            Map<String, Map<String, Object>> morePids) throws Exception {
         bpffsDir = sharedBpffsDir != null ? sharedBpffsDir : Path.of("/sys/fs/bpf/patu-it-" + id);
         ownsBpffsDir = sharedBpffsDir == null;
         work = Files.createTempDirectory("patu-it-" + id);
@@ -92,30 +104,68 @@ final class AgentUnderTest implements AutoCloseable {
         int third = Integer.parseInt(id.substring(0, 2), 16);
         subnetPrefix = "10.203." + third + ".";
         cgroup = CgroupV2.create(CgroupV2.ensureMounted(), "patu-it-" + id);
-        Path config = work.resolve("patu.json");
-        Files.write(config, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(Map.of(
+        config = work.resolve("patu.json");
+        Map<String, Object> pids = new java.util.LinkedHashMap<>(Map.of(
                 "io.patu.lifecycle", Map.of("bridgeName", bridge, "socketPath", socket.toString(),
                         "stateDir", stateDir.toString(), "mtu", 1500),
                 "io.patu.ipam", Map.of("subnet", subnetPrefix + "0/24", "stateDir", stateDir.toString()),
-                "io.patu.datapath.sockmap", Map.of("bpffsDir", bpffsDir.toString(), "cgroupPath", cgroup.toString()))));
+                "io.patu.datapath.sockmap", Map.of("bpffsDir", bpffsDir.toString(), "cgroupPath", cgroup.toString())));
+        pids.putAll(morePids);
+        Files.write(config, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(pids));
         if (featuresJson != null) {
             Files.createDirectories(stateDir);
             Files.writeString(stateDir.resolve("features.json"), featuresJson);
         }
-        List<String> command = new ArrayList<>(List.of(DIST.resolve("bin/patu").toString(), "run", "--config", config.toString()));
+        command = new ArrayList<>(List.of(DIST.resolve("bin/patu").toString(), "run", "--config", config.toString()));
         if (profile != null) {
             command.addAll(List.of("--profile", profile));
         }
-        process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        Thread reader = new Thread(this::collectOutput, "agent-output-" + id);
-        reader.setDaemon(true);
-        reader.start();
-        await("the agent to answer on " + socket, 30, () -> cni(Map.of("CNI_COMMAND", "VERSION"),
-                "{\"cniVersion\":\"1.0.0\"}").exitCode() == 0);
+        launch();
     }
 
-    private void collectOutput() {
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+    /** Starts the agent again with the same configuration and state, after {@link #kill9()} or {@link #stopAgent()}. */
+    void restart() throws Exception {
+        if (process.isAlive()) {
+            throw new IllegalStateException("the agent still runs");
+        }
+        launch();
+    }
+
+    /** Ends the agent's JVM as a power cut would end it: no shutdown hook, no deactivation. */
+    void kill9() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    /** Starts the agent and waits for it to end by itself (one that dies at start); its exit status. */
+    int launchExpectingDeath(int seconds) throws Exception {
+        process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        Process started = process;
+        Thread reader = new Thread(() -> collectOutput(started), "agent-output-" + id);
+        reader.setDaemon(true);
+        reader.start();
+        if (!started.waitFor(seconds, TimeUnit.SECONDS)) {
+            fail("the agent did not die within " + seconds + " s:\n" + output());
+        }
+        return started.exitValue();
+    }
+
+    private void launch() throws Exception {
+        process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        Process started = process;
+        Thread reader = new Thread(() -> collectOutput(started), "agent-output-" + id);
+        reader.setDaemon(true);
+        reader.start();
+        await("the agent to answer on " + socket, 30, () -> {
+            if (!started.isAlive()) {
+                fail("the agent exited during start-up:\n" + output());
+            }
+            return cni(Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\":\"1.0.0\"}").exitCode() == 0;
+        });
+    }
+
+    private void collectOutput(Process started) {
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(started.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = in.readLine()) != null; ) {
                 synchronized (output) {
                     output.add(line);

@@ -36,7 +36,7 @@ public final class OtaCommands {
         return switch (action) {
             case "status" -> status();
             case "check" -> result(updates.check());
-            case "install" -> result(updates.install());
+            case "install" -> result(updates.installFromCommand());
             case "rollback" -> result(updates.rollbackByOperator());
             case "history" -> history();
             default -> throw new IllegalArgumentException("unknown action '" + action + "'; " + USAGE);

@@ -196,6 +196,22 @@ public final class UpdateManager {
         }
     }
 
+    /**
+     * {@link #install()} on the OTA thread, waited for: an update must not run on the caller's thread, which
+     * may belong to a bundle the update restarts (the remote shell's), and be interrupted half way.
+     */
+    Outcome installFromCommand() {
+        java.util.concurrent.Future<Outcome> outcome = scheduler.submit(this::install);
+        try {
+            return outcome.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Outcome(true, "the update goes on in the background; see 'patu:ota status'");
+        } catch (java.util.concurrent.ExecutionException e) {
+            return new Outcome(false, "the update failed: " + TrialHealth.rootMessage(e));
+        }
+    }
+
     /** Fetches, verifies, stages and tries the newest release; returns when it is committed or rolled back. */
     Outcome install() {
         if (!busy.tryLock()) {
