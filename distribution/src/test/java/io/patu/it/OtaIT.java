@@ -47,7 +47,6 @@ import io.patu.kernel.testing.TestNames;
 @KernelTest
 class OtaIT {
     private static final Path DIST = AgentUnderTest.DIST;
-    private static final Pattern IPAM_VERSION = Pattern.compile("io\\.patu\\.ipam \\(([^)]+)\\)");
 
     private final String id = TestNames.unique("", 6);
     private final Path work = Path.of("/tmp/po-ota-" + id);
@@ -110,6 +109,111 @@ class OtaIT {
             agent.restart();
             assertEquals("0.1.1", ipamVersion());
             assertTrue(ota("history").contains("committed"));
+        }
+    }
+
+    /**
+     * The bundle that owns the pinned datapath, updated and rolled back under a redirected stream: each new
+     * revision adopts the pins (Handover), so the pins never go and redirection never stops.
+     */
+    @Test
+    void aSockmapUpdateAndItsRollbackKeepRedirectedConnectionsRedirected() throws Exception {
+        startAgent(3, null);
+        try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
+            Process server = PodTraffic.streamCheck(agent, a, "server", a.address.getHostAddress(), "7101");
+            BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("LISTENING", serverOut.readLine());
+            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7101",
+                    Long.toString(64L << 30), "65536");
+            long[] start = agent.sockmapCounters();
+            AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
+
+            pack(1, variant("datapath-sockmap", "0.1.1", m -> { }, Map.of(), Map.of()));
+            RedirectionWatch idle = new RedirectionWatch(start);
+            Thread.sleep(4000);
+            idle.stop();
+            RedirectionWatch update = new RedirectionWatch(start);
+            AgentUnderTest.CniCall install = agent.shell("patu:ota install");
+            update.stop();
+            assertEquals(0, install.exitCode(), install.stdout());
+            assertTrue(install.stdout().contains("release 1 committed"), install.stdout());
+            assertEquals("0.1.1", bundleVersion("io.patu.datapath-sockmap"));
+
+            RedirectionWatch rollback = new RedirectionWatch(start);
+            AgentUnderTest.CniCall back = agent.shell("patu:ota rollback");
+            rollback.stop();
+            assertEquals(0, back.exitCode(), back.stdout());
+            assertEquals("0.1.0.SNAPSHOT", bundleVersion("io.patu.datapath-sockmap"));
+            long after = redirected(start);
+            AgentUnderTest.await("redirection to go on after the rollback", 10, () -> redirected(start) > after + (32 << 20));
+
+            System.out.printf("sockmap idle: %s; update: %s; rollback: %s%n", idle, update, rollback);
+            update.assertUnbroken(idle);
+            rollback.assertUnbroken(idle);
+            assertTrue(client.isAlive(), "the stream outlived the update and the rollback");
+            client.destroy();
+            client.waitFor(30, TimeUnit.SECONDS);
+            assertTrue(server.waitFor(30, TimeUnit.SECONDS));
+            String verdict = serverOut.readLine();
+            assertTrue(verdict != null && verdict.startsWith("OK "), "no reset, no corruption (stream cut by the test): " + verdict);
+        }
+    }
+
+    /** Samples the redirect counter every 10 ms: the longest time it stood still, and whether the pins ever went. */
+    private final class RedirectionWatch {
+        private final Thread thread;
+        private volatile boolean running = true;
+        private volatile long longestStillMillis;
+        private volatile int pinsMissing;
+        private volatile long samples;
+
+        RedirectionWatch(long[] start) {
+            thread = new Thread(() -> {
+                long last = -1;
+                long since = System.nanoTime();
+                while (running) {
+                    try {
+                        long now = redirected(start);
+                        samples++;
+                        if (now != last) {
+                            last = now;
+                            since = System.nanoTime();
+                        } else {
+                            longestStillMillis = Math.max(longestStillMillis, (System.nanoTime() - since) / 1_000_000);
+                        }
+                    } catch (RuntimeException e) {
+                        pinsMissing++;
+                    }
+                    try {
+                        Thread.sleep(10);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "redirection-watch");
+            thread.start();
+        }
+
+        void stop() throws InterruptedException {
+            running = false;
+            thread.join();
+        }
+
+        /**
+         * The pins were there in every sample, and redirection never stood still for 1 s longer than it does on
+         * this machine with no update at all ({@code idle}: on a loaded 2-vCPU machine the stream itself pauses).
+         */
+        void assertUnbroken(RedirectionWatch idle) {
+            assertEquals(0, pinsMissing, "samples in which the pinned stats map could not be read");
+            assertTrue(samples > 50, "samples taken: " + samples);
+            long limit = Math.max(1000, idle.longestStillMillis + 1000);
+            assertTrue(longestStillMillis < limit, "longest time redirection stood still: " + longestStillMillis
+                    + " ms, over " + limit + " ms (idle: " + idle.longestStillMillis + " ms)");
+        }
+
+        @Override
+        public String toString() {
+            return samples + " samples, redirect counter longest still " + longestStillMillis + " ms, pins missing in " + pinsMissing;
         }
     }
 
@@ -239,11 +343,16 @@ class OtaIT {
     /** The shipped ipam jar as another version, with manifest edits, added entries and edited text entries. */
     private Path variant(String version, java.util.function.Consumer<Manifest> editManifest, Map<String, byte[]> add,
             Map<String, UnaryOperator<String>> edit) throws IOException {
+        return variant("ipam", version, editManifest, add, edit);
+    }
+
+    private Path variant(String bundle, String version, java.util.function.Consumer<Manifest> editManifest,
+            Map<String, byte[]> add, Map<String, UnaryOperator<String>> edit) throws IOException {
         Path shipped;
         try (Stream<Path> jars = Files.list(DIST.resolve("bundle"))) {
-            shipped = jars.filter(p -> p.getFileName().toString().matches("ipam-[0-9].*\\.jar")).findFirst().orElseThrow();
+            shipped = jars.filter(p -> p.getFileName().toString().matches(Pattern.quote(bundle) + "-[0-9].*\\.jar")).findFirst().orElseThrow();
         }
-        Path out = work.resolve("build/ipam-" + version + ".jar");
+        Path out = work.resolve("build/" + bundle + "-" + version + ".jar");
         Files.createDirectories(out.getParent());
         try (JarFile in = new JarFile(shipped.toFile())) {
             Manifest manifest = new Manifest(in.getManifest());
@@ -312,10 +421,15 @@ class OtaIT {
     }
 
     private String ipamVersion() {
+        return bundleVersion("io.patu.ipam");
+    }
+
+    /** The version of an active bundle, from 'lb -s' through the remote shell. */
+    private String bundleVersion(String symbolicName) {
         String lb = agent.shell("lb -s").stdout();
-        Matcher m = IPAM_VERSION.matcher(lb);
+        Matcher m = Pattern.compile(Pattern.quote(symbolicName) + " \\(([^)]+)\\)").matcher(lb);
         assertTrue(m.find(), lb);
-        assertTrue(lb.lines().anyMatch(l -> l.contains("io.patu.ipam (") && l.contains("Active")), "ipam active:\n" + lb);
+        assertTrue(lb.lines().anyMatch(l -> l.contains(symbolicName + " (") && l.contains("Active")), symbolicName + " active:\n" + lb);
         return m.group(1);
     }
 

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.Hashtable;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,6 +31,7 @@ import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.ServiceRegistration;
 import org.osgi.framework.wiring.BundleWire;
 import org.osgi.framework.wiring.BundleWiring;
 import org.osgi.framework.wiring.FrameworkWiring;
@@ -42,6 +44,8 @@ import org.osgi.service.component.runtime.ServiceComponentRuntime;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+import io.patu.api.Handover;
 
 /**
  * Over-the-air updates of the agent's bundles, one release at a time: verify the signed manifest, stage the
@@ -429,6 +433,23 @@ public final class UpdateManager {
 
     /** Updates each bundle to its jar and refreshes them; null when all are active again, why not otherwise. */
     private String replace(Map<Bundle, Path> jars) {
+        // While a bundle is swapped for another revision of itself it is told so (Handover): one that owns
+        // pinned kernel state leaves it for the next revision instead of removing it.
+        List<ServiceRegistration<Handover>> handovers = new ArrayList<>();
+        try {
+            for (Bundle bundle : jars.keySet()) {
+                handovers.add(context.registerService(Handover.class, new Handover() { },
+                        new Hashtable<>(Map.of(Handover.BUNDLE, bundle.getSymbolicName()))));
+            }
+            return replaceHandingOver(jars);
+        } finally {
+            for (ServiceRegistration<Handover> registration : handovers) {
+                registration.unregister();
+            }
+        }
+    }
+
+    private String replaceHandingOver(Map<Bundle, Path> jars) {
         List<String> failures = new ArrayList<>();
         for (Map.Entry<Bundle, Path> step : jars.entrySet()) {
             if (step.getValue() == null) {
