@@ -50,7 +50,7 @@ class OtaIT {
 
     private final String id = TestNames.unique("", 6);
     private final Path work = Path.of("/tmp/po-ota-" + id);
-    private final Path releases = work.resolve("releases");
+    private Path releases = work.resolve("releases");
     private AgentUnderTest agent;
     private Path tmpfs;
 
@@ -317,20 +317,87 @@ class OtaIT {
         agent.stopAgent();
     }
 
+    /**
+     * A release of a bundle others import packages from (api) is not swapped in the running agent: it is staged,
+     * and starts on trial with the next agent start (the launcher counts it), then commits after its window.
+     */
+    @Test
+    void anApiReleaseStartsOnTrialWithTheNextAgentStartAndCommits() throws Exception {
+        startAgent(3, null);
+        pack(1, variant("api", "0.1.1", m -> { }, Map.of(), Map.of()));
+        AgentUnderTest.CniCall install = agent.shell("patu:ota install");
+        assertEquals(0, install.exitCode(), install.stdout());
+        assertTrue(install.stdout().contains("restart the agent to start its trial"), install.stdout());
+        assertTrue(state().contains("trial=1\nattempts=0\n"), state());
+        assertEquals("0.1.0.SNAPSHOT", bundleVersion("io.patu.api"));
+
+        agent.stopAgent();
+        agent.restart();
+        AgentUnderTest.await("the commit of the whole-agent release", 60,
+                () -> state().contains("committed=1\n") && !state().contains("trial="));
+        assertEquals("0.1.1", bundleVersion("io.patu.api"));
+        assertRunsShippedIpam();
+    }
+
+    /**
+     * Over HTTP from a real nginx that serves slowly: kill -9 while the download is half done leaves a partial
+     * file that the next start removes, no trial and no release; the retry then downloads, verifies, commits.
+     */
+    @Test
+    void killNineInAHalfDoneHttpDownloadLeavesTheOldReleaseAndARetryCommits() throws Exception {
+        Files.createDirectories(work);
+        try (NginxServer nginx = new NginxServer(work.resolve("www"), work.resolve("nginx"), "4k")) {
+            startAgent(2, null, nginx.url("release"));
+            Path staging = agent.stateDir.resolve("ota/staging");
+            releasesDir(work.resolve("www/release"));
+            pack(1, variant("0.1.1", m -> { }, Map.of(), Map.of()));
+            agent.gogo("patu:ota install");
+            AgentUnderTest.await("the download to be under way", 30, () -> {
+                try {
+                    return list(staging).stream().anyMatch(f -> f.toString().endsWith(".part") && f.toFile().length() > 0);
+                } catch (IOException e) {
+                    return false;
+                }
+            });
+            agent.kill9();
+            Path part = list(staging).get(0);
+            long partial = Files.size(part);
+            agent.restart();
+            assertFalse(Files.exists(part), "the partial download (" + partial + " bytes) is removed at start");
+            assertFalse(state().contains("trial="), state());
+            assertRunsShippedIpam();
+
+            AgentUnderTest.CniCall retry = agent.shell("patu:ota install");
+            assertEquals(0, retry.exitCode(), retry.stdout());
+            assertTrue(retry.stdout().contains("release 1 committed"), retry.stdout());
+            assertEquals("0.1.1", ipamVersion());
+            System.out.printf("http: killed with %d bytes of %d downloaded; the retry committed%n", partial,
+                    Files.size(work.resolve("www/release").resolve("io.patu.ipam-0.1.1.jar")));
+        }
+    }
+
     // --- The agent, the releases ---------------------------------------------------------------------------
 
     private void startAgent(int healthWindowSeconds, Path otaStateDir) throws Exception {
+        startAgent(healthWindowSeconds, otaStateDir, releases.toString());
+    }
+
+    private void startAgent(int healthWindowSeconds, Path otaStateDir, String source) throws Exception {
         Files.createDirectories(work);
         run(DIST.resolve("bin/patu").toString(), "ota", "keygen", "--out", work.resolve("key").toString());
         Map<String, Object> ota = new LinkedHashMap<>();
         ota.put("trustedKeys", List.of(Files.readString(work.resolve("key.pub")).strip()));
-        ota.put("source", releases.toString());
+        ota.put("source", source);
         ota.put("pollSeconds", 0);
         ota.put("healthWindowSeconds", healthWindowSeconds);
         if (otaStateDir != null) {
             ota.put("stateDir", otaStateDir.toString());
         }
         agent = new AgentUnderTest(Map.of("io.patu.ota", ota));
+    }
+
+    private void releasesDir(Path dir) {
+        releases = dir;
     }
 
     /** Signs a release of {@code jar} into the source directory with 'bin/patu ota pack' (replacing the last). */
