@@ -217,6 +217,45 @@ class OtaIT {
         }
     }
 
+    /**
+     * lifecycle serves the CNI socket and the remote shell: the update is started on the console, the socket
+     * is served again by the new revision, pods stay registered, redirected traffic is not touched.
+     */
+    @Test
+    void aLifecycleUpdateUnderLiveRedirectedTrafficCommits() throws Exception {
+        startAgent(3, null);
+        try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
+            Process server = PodTraffic.streamCheck(agent, a, "server", a.address.getHostAddress(), "7102");
+            BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("LISTENING", serverOut.readLine());
+            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7102",
+                    Long.toString(64L << 30), "65536");
+            long[] start = agent.sockmapCounters();
+            AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
+            String podsBefore = agent.shell("patu:pods").stdout();
+
+            pack(1, variant("lifecycle", "0.1.1", m -> { }, Map.of(), Map.of()));
+            RedirectionWatch update = new RedirectionWatch(start);
+            agent.gogo("patu:ota install");
+            AgentUnderTest.await("the commit of lifecycle", 60, () -> state().contains("committed=1\n"));
+            update.stop();
+            System.out.printf("lifecycle update: %s%n", update);
+            assertEquals(0, update.pinsMissing);
+            assertEquals("0.1.1", bundleVersion("io.patu.lifecycle"));
+            assertEquals(podsBefore, agent.shell("patu:pods").stdout(), "the pod registry is unchanged");
+            try (TestPod c = new TestPod(agent, "c")) {
+                assertTrue(c.address.getHostAddress().startsWith(agent.subnetPrefix), "CNI ADD served by the new revision");
+            }
+            long after = redirected(start);
+            AgentUnderTest.await("redirection to go on", 10, () -> redirected(start) > after + (32 << 20));
+            client.destroy();
+            client.waitFor(30, TimeUnit.SECONDS);
+            assertTrue(server.waitFor(30, TimeUnit.SECONDS));
+            String verdict = serverOut.readLine();
+            assertTrue(verdict != null && verdict.startsWith("OK "), "no reset, no corruption (stream cut by the test): " + verdict);
+        }
+    }
+
     @Test
     void aBundleWhoseActivationThrowsIsRolledBack() throws Exception {
         startAgent(3, null);

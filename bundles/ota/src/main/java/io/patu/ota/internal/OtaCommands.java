@@ -55,7 +55,9 @@ public final class OtaCommands {
         OtaState state = OtaState.read(updates.directory());
         StringBuilder out = new StringBuilder();
         out.append("release: ").append(state.committed() == 0 ? "as shipped (no release installed)" : state.committed()).append('\n');
-        if (state.onTrial()) {
+        if (state.onTrial() && state.attempts() == 0) {
+            out.append("staged: release ").append(state.trial()).append(", starts on trial with the next agent start\n");
+        } else if (state.onTrial()) {
             out.append("on trial: release ").append(state.trial()).append(", start ").append(state.attempts())
                     .append(" of at most ").append(updates.config().maxAttempts()).append('\n');
         }

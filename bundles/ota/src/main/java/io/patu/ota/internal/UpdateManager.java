@@ -364,7 +364,8 @@ public final class UpdateManager {
                 return;
             }
             if (state.attempts() == 0) {
-                rollback(state.trial(), "the agent was started without the trial's bundles (a launcher that does not read " + directory.resolve(OtaState.FILE) + ")");
+                // Staged for the next agent start (a whole-agent release), which counts it; this is not it.
+                LOG.info("release " + state.trial() + " is staged and starts on trial with the next agent start");
                 return;
             }
             awaitFrameworkStarted();

@@ -36,7 +36,7 @@ class DiskFullTest {
         for (int i = 0; i < 40_000; i++) {
             payload.append(Long.toHexString(random.nextLong()));
         }
-        Path jar = TestReleases.bundleJar(tmp.resolve("build"), "io.patu.ipam", "0.2.0", payload.toString());
+        Path jar = TestReleases.bundleJarWithPayload(tmp.resolve("build"), "io.patu.ipam", "0.2.0", payload.toString());
         ReleaseManifest release = TestReleases.pack(tmp.resolve("release"), 3, Instant.now().plus(Duration.ofDays(1)), List.of(jar), key);
         assertTrue(release.artifacts().get(0).size() > 256 * 1024, "artifact of " + release.artifacts().get(0).size() + " bytes");
 

@@ -23,6 +23,11 @@ final class TestReleases {
 
     /** A small bundle jar: a manifest saying who it is, and a payload that makes each build's bytes differ. */
     static Path bundleJar(Path directory, String symbolicName, String version, String payload) throws IOException {
+        return bundleJarWithPayload(directory, symbolicName, version, payload.repeat(200));
+    }
+
+    /** As {@link #bundleJar(Path, String, String, String)}, with exactly this payload. */
+    static Path bundleJarWithPayload(Path directory, String symbolicName, String version, String payload) throws IOException {
         Files.createDirectories(directory);
         Path jar = directory.resolve(symbolicName + "-" + version + "-" + Math.abs(payload.hashCode()) + ".jar");
         Manifest manifest = new Manifest();
@@ -32,7 +37,7 @@ final class TestReleases {
         manifest.getMainAttributes().putValue("Bundle-Version", version);
         try (OutputStream out = Files.newOutputStream(jar); JarOutputStream jarOut = new JarOutputStream(out, manifest)) {
             jarOut.putNextEntry(new JarEntry("payload.txt"));
-            jarOut.write(payload.repeat(200).getBytes());
+            jarOut.write(payload.getBytes());
             jarOut.closeEntry();
         }
         return jar;
