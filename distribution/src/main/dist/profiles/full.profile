@@ -6,6 +6,11 @@ config conf/patu.json
 include minimal
 # The packet datapath: tcx delivery between local pods, native XDP deny lists on ingress devices.
 bundle datapath-xdp
+# Over-the-air updates (patu:ota, io.patu.ota). Not in minimal: minimal is the footprint floor of an agent
+# that networks pods, and updates are applied to it by replacing the installation; a device that updates
+# bundles over the air runs this profile, or one that includes minimal and adds 'bundle ota'. It comes after
+# the bundles it updates, so its first health window sees them started.
+bundle ota
 bundle org.apache.felix.gogo.shell
 # Prometheus metrics, /livez and /readyz over HTTP (io.patu.metrics in conf/patu.json).
 bundle metrics

@@ -69,7 +69,8 @@ final class AgentUnderTest implements AutoCloseable {
     final Path cgroup;
     /** Where the metrics bundle (full profile) listens: loopback, a port free when the agent was configured. */
     final int metricsPort;
-    private final Process process;
+    private final List<String> command;
+    private Process process;
     private final List<String> output = new ArrayList<>();
 
     AgentUnderTest() throws Exception {
@@ -126,20 +127,56 @@ final class AgentUnderTest implements AutoCloseable {
             Files.createDirectories(stateDir);
             Files.writeString(stateDir.resolve("features.json"), featuresJson);
         }
-        List<String> command = new ArrayList<>(List.of(DIST.resolve("bin/patu").toString(), "run", "--config", config.toString()));
+        command = new ArrayList<>(List.of(DIST.resolve("bin/patu").toString(), "run", "--config", config.toString()));
         if (profile != null) {
             command.addAll(List.of("--profile", profile));
         }
-        process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        Thread reader = new Thread(this::collectOutput, "agent-output-" + id);
-        reader.setDaemon(true);
-        reader.start();
-        await("the agent to answer on " + socket, 30, () -> cni(Map.of("CNI_COMMAND", "VERSION"),
-                "{\"cniVersion\":\"1.0.0\"}").exitCode() == 0);
+        launch();
     }
 
-    private void collectOutput() {
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+    /** Starts the agent again with the same configuration and state, after {@link #kill9()} or {@link #stopAgent()}. */
+    void restart() throws Exception {
+        if (process.isAlive()) {
+            throw new IllegalStateException("the agent still runs");
+        }
+        launch();
+    }
+
+    /** Ends the agent's JVM as a power cut would end it: no shutdown hook, no deactivation. */
+    void kill9() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    /** Starts the agent and waits for it to end by itself (one that dies at start); its exit status. */
+    int launchExpectingDeath(int seconds) throws Exception {
+        process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        Process started = process;
+        Thread reader = new Thread(() -> collectOutput(started), "agent-output-" + id);
+        reader.setDaemon(true);
+        reader.start();
+        if (!started.waitFor(seconds, TimeUnit.SECONDS)) {
+            fail("the agent did not die within " + seconds + " s:\n" + output());
+        }
+        return started.exitValue();
+    }
+
+    private void launch() throws Exception {
+        process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        Process started = process;
+        Thread reader = new Thread(() -> collectOutput(started), "agent-output-" + id);
+        reader.setDaemon(true);
+        reader.start();
+        await("the agent to answer on " + socket, 30, () -> {
+            if (!started.isAlive()) {
+                fail("the agent exited during start-up:\n" + output());
+            }
+            return cni(Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\":\"1.0.0\"}").exitCode() == 0;
+        });
+    }
+
+    private void collectOutput(Process started) {
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(started.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = in.readLine()) != null; ) {
                 synchronized (output) {
                     output.add(line);

@@ -13,6 +13,7 @@ import java.util.logging.Logger;
 
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -22,6 +23,7 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 import io.patu.api.Datapath;
+import io.patu.api.Handover;
 import io.patu.api.Pod;
 import io.patu.api.PodAddress;
 import io.patu.api.PodId;
@@ -119,12 +121,22 @@ public final class SockmapDatapath implements Datapath, PodListener {
 
     @Deactivate
     void deactivate(BundleContext context) {
-        // On agent shutdown the objects stay pinned and attached, so redirected connections survive a
-        // restart; stopping only this feature removes everything it created.
-        if (context.getBundle(0).getState() == Bundle.STOPPING) {
+        // On agent shutdown, and when another revision of this bundle replaces it (Handover), the objects stay
+        // pinned and attached: the next agent or revision adopts them, so redirected connections keep being
+        // redirected. Stopping only this feature removes everything it created.
+        if (context.getBundle(0).getState() == Bundle.STOPPING || handingOver(context)) {
             kernel.keepForRestart();
         } else {
             kernel.removeAll();
+        }
+    }
+
+    private static boolean handingOver(BundleContext context) {
+        try {
+            String filter = "(" + Handover.BUNDLE + "=" + context.getBundle().getSymbolicName() + ")";
+            return !context.getServiceReferences(Handover.class, filter).isEmpty();
+        } catch (InvalidSyntaxException | IllegalStateException e) {
+            return false;
         }
     }
 

@@ -1,0 +1,577 @@
+package io.patu.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import javax.tools.JavaCompiler;
+import javax.tools.ToolProvider;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import io.patu.kernel.testing.KernelTest;
+import io.patu.kernel.testing.TestNames;
+
+/**
+ * Over-the-air updates of the real agent ({@code bin/patu run}) from releases signed by the real tool
+ * ({@code bin/patu ota keygen|pack}): a good release commits under live redirected traffic and survives a
+ * restart; bad ones roll themselves back; kill -9 at each step leaves exactly one committed release; a full
+ * disk refuses cleanly. The releases are made from the shipped ipam jar: another version, or one broken on
+ * purpose (an activator that throws, a component that can never be satisfied, an activator that kills the JVM).
+ */
+@KernelTest
+class OtaIT {
+    private static final Path DIST = AgentUnderTest.DIST;
+
+    private final String id = TestNames.unique("", 6);
+    private final Path work = Path.of("/tmp/po-ota-" + id);
+    private Path releases = work.resolve("releases");
+    private AgentUnderTest agent;
+    private Path tmpfs;
+
+    @AfterEach
+    void removeEverything() throws Exception {
+        try {
+            if (agent != null) {
+                agent.close();
+                assertEquals(Optional.empty(), agent.leftovers(), "kernel objects or files left behind");
+            }
+        } finally {
+            if (tmpfs != null) {
+                run("umount", tmpfs.toString());
+            }
+            AgentUnderTest.deleteTree(work);
+        }
+    }
+
+    // --- Tests ---------------------------------------------------------------------------------------------
+
+    @Test
+    void anIpamUpdateUnderLiveRedirectedTrafficCommitsAndSurvivesARestart() throws Exception {
+        startAgent(3, null);
+        try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
+            Process server = PodTraffic.streamCheck(agent, a, "server", a.address.getHostAddress(), "7100");
+            BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("LISTENING", serverOut.readLine());
+            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7100",
+                    Long.toString(64L << 30), "65536");
+            long[] start = agent.sockmapCounters();
+            AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
+
+            pack(1, variant("0.1.1", m -> { }, Map.of(), Map.of()));
+            long before = redirected(start);
+            AgentUnderTest.CniCall install = agent.shell("patu:ota install");
+            assertEquals(0, install.exitCode(), install.stdout());
+            assertTrue(install.stdout().contains("release 1 committed"), install.stdout());
+            assertTrue(client.isAlive(), "the stream outlived the update");
+            long after = redirected(start);
+            AgentUnderTest.await("redirection to go on after the update", 10, () -> redirected(start) > after + (32 << 20));
+            assertTrue(after > before, "bytes were redirected during the update and its health window");
+            assertEquals("0.1.1", ipamVersion());
+            assertTrue(agent.shell("patu:ota status").stdout().contains("release: 1"));
+
+            client.destroy();
+            client.waitFor(30, TimeUnit.SECONDS);
+            assertTrue(server.waitFor(30, TimeUnit.SECONDS));
+            String verdict = serverOut.readLine();
+            assertTrue(verdict != null && verdict.startsWith("OK "), "no reset, no corruption (stream cut by the test): " + verdict);
+
+            // IPAM works on the new version, and the new version is what the next start runs.
+            try (TestPod c = new TestPod(agent, "c")) {
+                assertNotEquals(a.address, c.address);
+            }
+            agent.stopAgent();
+            agent.restart();
+            assertEquals("0.1.1", ipamVersion());
+            assertTrue(ota("history").contains("committed"));
+        }
+    }
+
+    /**
+     * The bundle that owns the pinned datapath, updated and rolled back under a redirected stream: each new
+     * revision adopts the pins (Handover), so the pins never go and redirection never stops.
+     */
+    @Test
+    void aSockmapUpdateAndItsRollbackKeepRedirectedConnectionsRedirected() throws Exception {
+        startAgent(3, null);
+        try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
+            Process server = PodTraffic.streamCheck(agent, a, "server", a.address.getHostAddress(), "7101");
+            BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("LISTENING", serverOut.readLine());
+            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7101",
+                    Long.toString(64L << 30), "65536");
+            long[] start = agent.sockmapCounters();
+            AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
+
+            pack(1, variant("datapath-sockmap", "0.1.1", m -> { }, Map.of(), Map.of()));
+            RedirectionWatch idle = new RedirectionWatch(start);
+            Thread.sleep(4000);
+            idle.stop();
+            RedirectionWatch update = new RedirectionWatch(start);
+            AgentUnderTest.CniCall install = agent.shell("patu:ota install");
+            update.stop();
+            assertEquals(0, install.exitCode(), install.stdout());
+            assertTrue(install.stdout().contains("release 1 committed"), install.stdout());
+            assertEquals("0.1.1", bundleVersion("io.patu.datapath-sockmap"));
+
+            RedirectionWatch rollback = new RedirectionWatch(start);
+            AgentUnderTest.CniCall back = agent.shell("patu:ota rollback");
+            rollback.stop();
+            assertEquals(0, back.exitCode(), back.stdout());
+            assertEquals("0.1.0.SNAPSHOT", bundleVersion("io.patu.datapath-sockmap"));
+            long after = redirected(start);
+            AgentUnderTest.await("redirection to go on after the rollback", 10, () -> redirected(start) > after + (32 << 20));
+
+            System.out.printf("sockmap idle: %s; update: %s; rollback: %s%n", idle, update, rollback);
+            update.assertUnbroken(idle);
+            rollback.assertUnbroken(idle);
+            assertTrue(client.isAlive(), "the stream outlived the update and the rollback");
+            client.destroy();
+            client.waitFor(30, TimeUnit.SECONDS);
+            assertTrue(server.waitFor(30, TimeUnit.SECONDS));
+            String verdict = serverOut.readLine();
+            assertTrue(verdict != null && verdict.startsWith("OK "), "no reset, no corruption (stream cut by the test): " + verdict);
+        }
+    }
+
+    /** Samples the redirect counter every 10 ms: the longest time it stood still, and whether the pins ever went. */
+    private final class RedirectionWatch {
+        private final Thread thread;
+        private volatile boolean running = true;
+        private volatile long longestStillMillis;
+        private volatile int pinsMissing;
+        private volatile long samples;
+
+        RedirectionWatch(long[] start) {
+            thread = new Thread(() -> {
+                long last = -1;
+                long since = System.nanoTime();
+                while (running) {
+                    try {
+                        long now = redirected(start);
+                        samples++;
+                        if (now != last) {
+                            last = now;
+                            since = System.nanoTime();
+                        } else {
+                            longestStillMillis = Math.max(longestStillMillis, (System.nanoTime() - since) / 1_000_000);
+                        }
+                    } catch (RuntimeException e) {
+                        pinsMissing++;
+                    }
+                    try {
+                        Thread.sleep(10);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "redirection-watch");
+            thread.start();
+        }
+
+        void stop() throws InterruptedException {
+            running = false;
+            thread.join();
+        }
+
+        /**
+         * The pins were there in every sample, and redirection never stood still for 1 s longer than it does on
+         * this machine with no update at all ({@code idle}: on a loaded 2-vCPU machine the stream itself pauses).
+         */
+        void assertUnbroken(RedirectionWatch idle) {
+            assertEquals(0, pinsMissing, "samples in which the pinned stats map could not be read");
+            assertTrue(samples > 50, "samples taken: " + samples);
+            long limit = Math.max(1000, idle.longestStillMillis + 1000);
+            assertTrue(longestStillMillis < limit, "longest time redirection stood still: " + longestStillMillis
+                    + " ms, over " + limit + " ms (idle: " + idle.longestStillMillis + " ms)");
+        }
+
+        @Override
+        public String toString() {
+            return samples + " samples, redirect counter longest still " + longestStillMillis + " ms, pins missing in " + pinsMissing;
+        }
+    }
+
+    /**
+     * lifecycle serves the CNI socket and the remote shell: the update is started on the console, the socket
+     * is served again by the new revision, pods stay registered, redirected traffic is not touched.
+     */
+    @Test
+    void aLifecycleUpdateUnderLiveRedirectedTrafficCommits() throws Exception {
+        startAgent(3, null);
+        try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
+            Process server = PodTraffic.streamCheck(agent, a, "server", a.address.getHostAddress(), "7102");
+            BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("LISTENING", serverOut.readLine());
+            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7102",
+                    Long.toString(64L << 30), "65536");
+            long[] start = agent.sockmapCounters();
+            AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
+            String podsBefore = agent.shell("patu:pods").stdout();
+
+            pack(1, variant("lifecycle", "0.1.1", m -> { }, Map.of(), Map.of()));
+            RedirectionWatch update = new RedirectionWatch(start);
+            agent.gogo("patu:ota install");
+            AgentUnderTest.await("the commit of lifecycle", 60, () -> state().contains("committed=1\n"));
+            update.stop();
+            System.out.printf("lifecycle update: %s%n", update);
+            assertEquals(0, update.pinsMissing);
+            assertEquals("0.1.1", bundleVersion("io.patu.lifecycle"));
+            assertEquals(podsBefore, agent.shell("patu:pods").stdout(), "the pod registry is unchanged");
+            try (TestPod c = new TestPod(agent, "c")) {
+                assertTrue(c.address.getHostAddress().startsWith(agent.subnetPrefix), "CNI ADD served by the new revision");
+            }
+            long after = redirected(start);
+            AgentUnderTest.await("redirection to go on", 10, () -> redirected(start) > after + (32 << 20));
+            client.destroy();
+            client.waitFor(30, TimeUnit.SECONDS);
+            assertTrue(server.waitFor(30, TimeUnit.SECONDS));
+            String verdict = serverOut.readLine();
+            assertTrue(verdict != null && verdict.startsWith("OK "), "no reset, no corruption (stream cut by the test): " + verdict);
+        }
+    }
+
+    @Test
+    void aBundleWhoseActivationThrowsIsRolledBack() throws Exception {
+        startAgent(3, null);
+        Map<String, byte[]> activator = compileActivator("Throwing",
+                "throw new IllegalStateException(\"broken on purpose\");");
+        pack(1, variant("0.1.2", addActivator("Throwing"), activator, Map.of()));
+        AgentUnderTest.CniCall install = agent.shell("patu:ota install");
+        assertNotEquals(0, install.exitCode());
+        assertTrue(install.stdout().contains("release 1 rolled back") && install.stdout().contains("broken on purpose"), install.stdout());
+        assertRunsShippedIpam();
+        assertTrue(ota("history").contains("rolled back"));
+    }
+
+    @Test
+    void aBundleThatFailsItsHealthCheckIsRolledBack() throws Exception {
+        startAgent(3, null);
+        // HostLocalAllocator gains a mandatory reference to a service nobody provides: active bundle, unsatisfied component.
+        pack(1, variant("0.1.3", m -> { }, Map.of(), Map.of("OSGI-INF/io.patu.ipam.internal.HostLocalAllocator.xml",
+                xml -> xml.replace("<implementation", "<reference name=\"missing\" interface=\"io.patu.ota.test.Missing\"/>\n  <implementation"))));
+        AgentUnderTest.CniCall install = agent.shell("patu:ota install");
+        assertNotEquals(0, install.exitCode());
+        assertTrue(install.stdout().contains("rolled back") && install.stdout().contains("waits for a service it references"), install.stdout());
+        assertRunsShippedIpam();
+    }
+
+    @Test
+    void aBundleThatKillsTheJvmAtStartIsRolledBackByTheLauncher() throws Exception {
+        startAgent(3, null);
+        pack(1, variant("0.1.4", addActivator("Halting"), compileActivator("Halting", "Runtime.getRuntime().halt(3);"), Map.of()));
+        agent.shell("patu:ota install");
+        AgentUnderTest.await("the agent to die in the update", 30, () -> !agent.isAlive());
+        assertTrue(state().contains("attempts=1\n"), state());
+        assertEquals(3, agent.launchExpectingDeath(60), "start 2 of the candidate");
+        assertTrue(state().contains("attempts=2\n"), state());
+        assertEquals(3, agent.launchExpectingDeath(60), "start 3 of the candidate");
+        assertTrue(state().contains("attempts=3\n"), state());
+        agent.restart();
+        assertFalse(state().contains("trial="), state());
+        assertRunsShippedIpam();
+        assertTrue(ota("history").contains("did not get through 3 starts"), ota("history"));
+    }
+
+    @Test
+    void killNineAtEachStepLeavesExactlyOneCommittedRelease() throws Exception {
+        startAgent(6, null);
+        Path ota = agent.stateDir.resolve("ota");
+
+        // In the health window: the restart tries the candidate again (start 2) and commits it.
+        pack(1, variant("0.1.1", m -> { }, Map.of(), Map.of()));
+        agent.gogo("patu:ota install");
+        AgentUnderTest.await("the trial", 30, () -> state().contains("trial=1\n"));
+        agent.kill9();
+        // What a crash in staging leaves: a partial download and a stored jar no state names.
+        Files.writeString(ota.resolve("staging/io.patu.ipam-9.jar.part"), "partial");
+        Files.writeString(ota.resolve("store/ipam-9.9.9-0123456789ab.jar"), "orphan");
+        agent.restart();
+        assertTrue(state().contains("attempts=2\n") || state().contains("committed=1\n"), state());
+        AgentUnderTest.await("the commit after the restart", 30, () -> state().contains("committed=1\n") && !state().contains("trial="));
+        assertEquals("0.1.1", ipamVersion());
+        assertFalse(Files.exists(ota.resolve("staging/io.patu.ipam-9.jar.part")), "stale staging removed at start");
+        assertFalse(Files.exists(ota.resolve("store/ipam-9.9.9-0123456789ab.jar")), "unreferenced store jar removed at start");
+
+        // Right after the commit: the committed release is what runs after the restart.
+        pack(2, variant("0.1.5", m -> { }, Map.of(), Map.of()));
+        agent.gogo("patu:ota install");
+        AgentUnderTest.await("the commit of release 2", 30, () -> state().contains("committed=2\n"));
+        agent.kill9();
+        agent.restart();
+        assertFalse(state().contains("trial="), state());
+        assertEquals("0.1.5", ipamVersion());
+        try (Stream<Path> jars = Files.list(ota.resolve("store"))) {
+            // The committed jar and the one it replaced (for 'patu:ota rollback'), nothing else.
+            assertEquals(2, jars.count());
+        }
+        try (TestPod p = new TestPod(agent, "p")) {
+            assertTrue(p.address.getHostAddress().startsWith(agent.subnetPrefix));
+        }
+    }
+
+    @Test
+    void aFullDiskRefusesStagingCleanlyAndALaterRetrySucceeds() throws Exception {
+        tmpfs = work.resolve("ota-state");
+        Files.createDirectories(tmpfs);
+        run("mount", "-t", "tmpfs", "-o", "size=512k", "po-ota-" + id, tmpfs.toString());
+        startAgent(2, tmpfs);
+        pack(1, variant("0.1.1", m -> { }, Map.of(), Map.of()));
+        AgentUnderTest.CniCall refused = agent.shell("patu:ota install");
+        assertNotEquals(0, refused.exitCode());
+        assertTrue(refused.stdout().contains("not enough free space"), refused.stdout());
+        assertEquals(List.of(), list(tmpfs.resolve("ota/staging")));
+        assertEquals(List.of(), list(tmpfs.resolve("ota/store")));
+        assertRunsShippedIpam();
+
+        run("mount", "-o", "remount,size=8m", tmpfs.toString());
+        AgentUnderTest.CniCall retry = agent.shell("patu:ota install");
+        assertEquals(0, retry.exitCode(), retry.stdout());
+        assertEquals("0.1.1", ipamVersion());
+        agent.stopAgent();
+    }
+
+    /**
+     * A release of a bundle others import packages from (api) is not swapped in the running agent: it is staged,
+     * and starts on trial with the next agent start (the launcher counts it), then commits after its window.
+     */
+    @Test
+    void anApiReleaseStartsOnTrialWithTheNextAgentStartAndCommits() throws Exception {
+        startAgent(3, null);
+        pack(1, variant("api", "0.1.1", m -> { }, Map.of(), Map.of()));
+        AgentUnderTest.CniCall install = agent.shell("patu:ota install");
+        assertEquals(0, install.exitCode(), install.stdout());
+        assertTrue(install.stdout().contains("restart the agent to start its trial"), install.stdout());
+        assertTrue(state().contains("trial=1\nattempts=0\n"), state());
+        assertEquals("0.1.0.SNAPSHOT", bundleVersion("io.patu.api"));
+
+        agent.stopAgent();
+        agent.restart();
+        AgentUnderTest.await("the commit of the whole-agent release", 60,
+                () -> state().contains("committed=1\n") && !state().contains("trial="));
+        assertEquals("0.1.1", bundleVersion("io.patu.api"));
+        assertRunsShippedIpam();
+    }
+
+    /**
+     * Over HTTP from a real nginx that serves slowly: kill -9 while the download is half done leaves a partial
+     * file that the next start removes, no trial and no release; the retry then downloads, verifies, commits.
+     */
+    @Test
+    void killNineInAHalfDoneHttpDownloadLeavesTheOldReleaseAndARetryCommits() throws Exception {
+        Files.createDirectories(work);
+        try (NginxServer nginx = new NginxServer(work.resolve("www"), work.resolve("nginx"), "4k")) {
+            startAgent(2, null, nginx.url("release"));
+            Path staging = agent.stateDir.resolve("ota/staging");
+            releasesDir(work.resolve("www/release"));
+            pack(1, variant("0.1.1", m -> { }, Map.of(), Map.of()));
+            agent.gogo("patu:ota install");
+            AgentUnderTest.await("the download to be under way", 30, () -> {
+                try {
+                    return list(staging).stream().anyMatch(f -> f.toString().endsWith(".part") && f.toFile().length() > 0);
+                } catch (IOException e) {
+                    return false;
+                }
+            });
+            agent.kill9();
+            Path part = list(staging).get(0);
+            long partial = Files.size(part);
+            agent.restart();
+            assertFalse(Files.exists(part), "the partial download (" + partial + " bytes) is removed at start");
+            assertFalse(state().contains("trial="), state());
+            assertRunsShippedIpam();
+
+            AgentUnderTest.CniCall retry = agent.shell("patu:ota install");
+            assertEquals(0, retry.exitCode(), retry.stdout());
+            assertTrue(retry.stdout().contains("release 1 committed"), retry.stdout());
+            assertEquals("0.1.1", ipamVersion());
+            System.out.printf("http: killed with %d bytes of %d downloaded; the retry committed%n", partial,
+                    Files.size(work.resolve("www/release").resolve("io.patu.ipam-0.1.1.jar")));
+        }
+    }
+
+    // --- The agent, the releases ---------------------------------------------------------------------------
+
+    private void startAgent(int healthWindowSeconds, Path otaStateDir) throws Exception {
+        startAgent(healthWindowSeconds, otaStateDir, releases.toString());
+    }
+
+    private void startAgent(int healthWindowSeconds, Path otaStateDir, String source) throws Exception {
+        Files.createDirectories(work);
+        run(DIST.resolve("bin/patu").toString(), "ota", "keygen", "--out", work.resolve("key").toString());
+        Map<String, Object> ota = new LinkedHashMap<>();
+        ota.put("trustedKeys", List.of(Files.readString(work.resolve("key.pub")).strip()));
+        ota.put("source", source);
+        ota.put("pollSeconds", 0);
+        ota.put("healthWindowSeconds", healthWindowSeconds);
+        if (otaStateDir != null) {
+            ota.put("stateDir", otaStateDir.toString());
+        }
+        agent = new AgentUnderTest(Map.of("io.patu.ota", ota));
+    }
+
+    private void releasesDir(Path dir) {
+        releases = dir;
+    }
+
+    /** Signs a release of {@code jar} into the source directory with 'bin/patu ota pack' (replacing the last). */
+    private void pack(long sequence, Path jar) throws Exception {
+        AgentUnderTest.deleteTree(releases);
+        run(DIST.resolve("bin/patu").toString(), "ota", "pack", "--key", work.resolve("key.key").toString(),
+                "--sequence", Long.toString(sequence), "--out", releases.toString(), jar.toString());
+    }
+
+    /** The shipped ipam jar as another version, with manifest edits, added entries and edited text entries. */
+    private Path variant(String version, java.util.function.Consumer<Manifest> editManifest, Map<String, byte[]> add,
+            Map<String, UnaryOperator<String>> edit) throws IOException {
+        return variant("ipam", version, editManifest, add, edit);
+    }
+
+    private Path variant(String bundle, String version, java.util.function.Consumer<Manifest> editManifest,
+            Map<String, byte[]> add, Map<String, UnaryOperator<String>> edit) throws IOException {
+        Path shipped;
+        try (Stream<Path> jars = Files.list(DIST.resolve("bundle"))) {
+            shipped = jars.filter(p -> p.getFileName().toString().matches(Pattern.quote(bundle) + "-[0-9].*\\.jar")).findFirst().orElseThrow();
+        }
+        Path out = work.resolve("build/" + bundle + "-" + version + ".jar");
+        Files.createDirectories(out.getParent());
+        try (JarFile in = new JarFile(shipped.toFile())) {
+            Manifest manifest = new Manifest(in.getManifest());
+            manifest.getMainAttributes().putValue("Bundle-Version", version);
+            editManifest.accept(manifest);
+            try (JarOutputStream jar = new JarOutputStream(Files.newOutputStream(out), manifest)) {
+                for (JarEntry entry : java.util.Collections.list(in.entries())) {
+                    if (entry.getName().equals(JarFile.MANIFEST_NAME)) {
+                        continue;
+                    }
+                    byte[] bytes;
+                    try (InputStream entryIn = in.getInputStream(entry)) {
+                        bytes = entryIn.readAllBytes();
+                    }
+                    if (edit.containsKey(entry.getName())) {
+                        bytes = edit.get(entry.getName()).apply(new String(bytes, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8);
+                    }
+                    jar.putNextEntry(new JarEntry(entry.getName()));
+                    jar.write(bytes);
+                    jar.closeEntry();
+                }
+                for (Map.Entry<String, byte[]> extra : add.entrySet()) {
+                    jar.putNextEntry(new JarEntry(extra.getKey()));
+                    jar.write(extra.getValue());
+                    jar.closeEntry();
+                }
+            }
+        }
+        return out;
+    }
+
+    private static java.util.function.Consumer<Manifest> addActivator(String simpleName) {
+        return manifest -> {
+            Attributes main = manifest.getMainAttributes();
+            main.putValue("Bundle-Activator", "io.patu.otatest." + simpleName);
+            main.putValue("Import-Package", main.getValue("Import-Package") + ",org.osgi.framework");
+            main.putValue("Private-Package", main.getValue("Private-Package") + ",io.patu.otatest");
+        };
+    }
+
+    /** A bundle activator whose start() runs {@code startBody}, compiled against the distribution's Felix. */
+    private Map<String, byte[]> compileActivator(String simpleName, String startBody) throws IOException {
+        Path src = work.resolve("src/io/patu/otatest/" + simpleName + ".java");
+        Files.createDirectories(src.getParent());
+        Files.writeString(src, """
+                package io.patu.otatest;
+                public final class %s implements org.osgi.framework.BundleActivator {
+                    public void start(org.osgi.framework.BundleContext context) { %s }
+                    public void stop(org.osgi.framework.BundleContext context) { }
+                }
+                """.formatted(simpleName, startBody));
+        Path classes = work.resolve("classes");
+        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+        ByteArrayOutputStream errors = new ByteArrayOutputStream();
+        int rc = javac.run(null, null, errors, "--release", "22", "-cp", DIST.resolve("lib/felix.jar").toString(),
+                "-d", classes.toString(), src.toString());
+        assertEquals(0, rc, errors.toString());
+        String entry = "io/patu/otatest/" + simpleName + ".class";
+        return Map.of(entry, Files.readAllBytes(classes.resolve(entry)));
+    }
+
+    // --- Observations ---------------------------------------------------------------------------------------
+
+    private long redirected(long[] start) {
+        return agent.sockmapCounters()[AgentUnderTest.BYTES_REDIRECTED] - start[AgentUnderTest.BYTES_REDIRECTED];
+    }
+
+    private String ipamVersion() {
+        return bundleVersion("io.patu.ipam");
+    }
+
+    /** The version of an active bundle, from 'lb -s' through the remote shell. */
+    private String bundleVersion(String symbolicName) {
+        String lb = agent.shell("lb -s").stdout();
+        Matcher m = Pattern.compile(Pattern.quote(symbolicName) + " \\(([^)]+)\\)").matcher(lb);
+        assertTrue(m.find(), lb);
+        assertTrue(lb.lines().anyMatch(l -> l.contains(symbolicName + " (") && l.contains("Active")), symbolicName + " active:\n" + lb);
+        return m.group(1);
+    }
+
+    private void assertRunsShippedIpam() throws Exception {
+        assertEquals("0.1.0.SNAPSHOT", ipamVersion());
+        try (TestPod p = new TestPod(agent, "after")) {
+            assertTrue(p.address.getHostAddress().startsWith(agent.subnetPrefix), "IPAM still allocates");
+        }
+    }
+
+    private String ota(String action) {
+        return agent.shell("patu:ota " + action).stdout();
+    }
+
+    private String state() {
+        Path dir = tmpfs != null ? tmpfs.resolve("ota") : agent.stateDir.resolve("ota");
+        try {
+            return Files.readString(dir.resolve("state"));
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static List<Path> list(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.toList();
+        }
+    }
+
+    private static void run(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), String.join(" ", command));
+        assertEquals(0, p.exitValue(), String.join(" ", command) + ":\n" + out);
+    }
+}
