@@ -5,21 +5,24 @@
 #   scrape    wall time of one GET /metrics as curl sees it over a kept-alive connection (as Prometheus
 #             scrapes), median and p99 over --scrapes scrapes, and the agent's own figure for collecting
 #             and rendering (patu_metrics_scrape_seconds_total over the scrapes, a mean)
-#   RSS       VmRSS of the agent's JVM before the scrapes (after 20 warm-up scrapes and --idle seconds)
-#             and after every quarter of them
+#   RSS       VmRSS of the agent's JVM when it has started (after 20 scrapes and --idle seconds), after
+#             --warmup scrapes (default 1,000: C1 compiles the scrape path and the Java heap's pages are
+#             touched for the first time, up to the committed heap), and after every quarter of the
+#             measured --scrapes, which must leave it flat
 #
 # The agent runs on a configuration of its own (bridge, /24, socket, state dir, bpffs dir, a child cgroup
 # v2, metrics on a free loopback port); the pods are network namespaces added through the real CNI
 # executable. Everything is removed afterwards, also on failure or Ctrl-C. No reference plugin exposes
 # metrics, so these figures are absolute, not ratios.
 #
-# Usage (as root): bench/scrape-cost.sh [--dist DIR] [--pods N] [--scrapes N] [--idle S] [--profile P]
+# Usage (as root): bench/scrape-cost.sh [--dist DIR] [--pods N] [--scrapes N] [--warmup N] [--idle S] [--profile P]
 set -euo pipefail
 
 bench_dir=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 dist=$bench_dir/../distribution/target/patu
 pods=100
 scrapes=1000
+warmup=1000
 idle=10
 profile=full
 cg_root=/sys/fs/cgroup/unified
@@ -31,9 +34,10 @@ while [ $# -gt 0 ]; do
         --dist) dist=$2; shift 2 ;;
         --pods) pods=$2; shift 2 ;;
         --scrapes) scrapes=$2; shift 2 ;;
+        --warmup) warmup=$2; shift 2 ;;
         --idle) idle=$2; shift 2 ;;
         --profile) profile=$2; shift 2 ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option '$1' (see --help)" ;;
     esac
 done
@@ -126,10 +130,12 @@ scrape_batch() { # $1 scrapes over one kept-alive connection; appends each time_
 heap() { curl -sf "$url" | awk '/^patu_jvm_heap_committed_bytes / {printf "%.1f", $2 / 1048576}'; }
 own_seconds() { curl -sf "$url" | awk '/^patu_metrics_scrape_seconds_total / {print $2}'; }
 scrape_batch 20
+sleep "$idle"
+rss_start=$(rss)
+[ "$warmup" -eq 0 ] || scrape_batch "$warmup"
 : >"$work/times"
 heap_before=$(heap)
 own_before=$(own_seconds)
-sleep "$idle"
 rss_before=$(rss)
 rss_points="$rss_before"
 quarter=$((scrapes / 4))
@@ -148,8 +154,8 @@ read -r median p99 < <(sort -n "$work/times" | awk '{v[NR] = $1} END {printf "%.
 
 echo "Patu scrape cost: $dist, profile $profile, $pods pods, $((quarter * 4)) scrapes; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| pods | exposition | scrape wall, median | p99 | agent's own (collect + render), mean | RSS before | RSS after | RSS every quarter (KiB) | heap committed before, after |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---|---|"
-printf '| %d | %d KiB | %s ms | %s ms | %s ms | %.1f MiB | %.1f MiB | %s | %s, %s MiB |\n' "$pods" $((bytes / 1024)) "$median" "$p99" \
-    "$server_ms" "$(awk -v k="$rss_before" 'BEGIN {print k / 1024}')" "$(awk -v k="$rss_after" 'BEGIN {print k / 1024}')" \
-    "$rss_points" "$heap_before" "$heap_after"
+mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
+echo "| pods | exposition | scrape wall, median | p99 | agent's own (collect + render), mean | RSS started | after $warmup warm-up scrapes | after $((quarter * 4)) more | RSS every quarter (KiB) | heap committed |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
+printf '| %d | %d KiB | %s ms | %s ms | %s ms | %s MiB | %s MiB | %s MiB | %s | %s, %s MiB |\n' "$pods" $((bytes / 1024)) "$median" "$p99" \
+    "$server_ms" "$(mib "$rss_start")" "$(mib "$rss_before")" "$(mib "$rss_after")" "$rss_points" "$heap_before" "$heap_after"

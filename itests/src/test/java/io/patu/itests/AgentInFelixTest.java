@@ -29,6 +29,7 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.SequencedMap;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 
 import org.apache.felix.service.command.CommandProcessor;
@@ -51,6 +52,10 @@ import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 import io.patu.api.Datapath;
 import io.patu.api.IpAllocator;
 import io.patu.api.PodListener;
+import io.patu.api.Readiness;
+import io.patu.api.ReadinessReport;
+import io.patu.api.metrics.MetricFamily;
+import io.patu.api.metrics.MetricsSource;
 
 /**
  * The agent's real bundles in Felix, on the real kernel: services come and go with their bundles, and
@@ -214,7 +219,8 @@ public class AgentInFelixTest {
     @Test
     public void patuCommandsAreRegisteredAndPrintTables() throws Exception {
         await().atMost(TIMEOUT).untilAsserted(() -> assertEquals(
-                List.of("disable", "enable", "features", "leases", "pods", "stats", "status"), patuCommands()));
+                List.of("disable", "enable", "features", "health", "leases", "pods", "stats", "status"), patuCommands()));
+        assertEquals("ready: yes", gogo("patu:health").lines().findFirst().orElseThrow());
 
         String status = gogo("patu:status");
         assertTrue(status, status.contains("socket        " + fixture.socketPath()));
@@ -228,6 +234,44 @@ public class AgentInFelixTest {
         String stats = gogo("patu:stats");
         assertTrue(stats, stats.startsWith("ADDRESS  POD  MSGS_REDIRECTED  BYTES_REDIRECTED\ntotal"));
         assertTrue(stats, stats.contains("sockets_added="));
+    }
+
+    /**
+     * The bundles' metrics sources and health checks as the metrics bundle and readiness see them: every
+     * source gives valid families (the api records check them), and a datapath stopped behind the feature
+     * manager's back makes the node not ready until it runs again.
+     */
+    @Test
+    public void bundlesContributeMetricsAndHealthAndReadinessFollowsTheDatapath() throws Exception {
+        TreeMap<String, List<MetricFamily>> sources = new TreeMap<>();
+        for (ServiceReference<MetricsSource> reference : services(MetricsSource.class, null)) {
+            MetricsSource source = context.getService(reference);
+            try {
+                sources.put((String) reference.getProperty(MetricsSource.NAME), source.collect());
+            } finally {
+                context.ungetService(reference);
+            }
+        }
+        assertEquals(List.of("ipam", "lifecycle", "sockmap"), List.copyOf(sources.keySet()));
+        assertTrue(sources.get("sockmap").stream().anyMatch(f -> f.name().equals("patu_sockmap_redirected_bytes_total")));
+        assertTrue(sources.get("ipam").stream().anyMatch(f -> f.name().equals("patu_ipam_pool_addresses")));
+        assertTrue(sources.get("lifecycle").stream().anyMatch(f -> f.name().equals("patu_feature_active")));
+
+        ServiceReference<Readiness> reference = theOnly(Readiness.class, null);
+        Readiness readiness = context.getService(reference);
+        try {
+            assertTrue(readiness.check().toString(), readiness.check().ready());
+            Bundle sockmap = bundle("io.patu.datapath-sockmap");
+            sockmap.stop();
+            ReadinessReport stopped = readiness.check();
+            assertFalse(stopped.toString(), stopped.ready());
+            assertTrue(stopped.toString(), stopped.entries().stream().anyMatch(e -> e.name().equals("sockmap")
+                    && e.problems().getFirst().startsWith("enabled, but its bundle is not active")));
+            sockmap.start();
+            await().atMost(TIMEOUT).until(() -> readiness.check().ready());
+        } finally {
+            context.ungetService(reference);
+        }
     }
 
     @Test

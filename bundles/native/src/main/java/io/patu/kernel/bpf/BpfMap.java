@@ -203,10 +203,14 @@ public final class BpfMap implements AutoCloseable {
      * added or deleted meanwhile may or may not be there, none twice.
      */
     public List<Entry> entries() {
+        return entries(128);
+    }
+
+    /** {@link #entries()} starting with batches of {@code batch} entries (a test reads a small map in several). */
+    List<Entry> entries(int batch) {
         int fd = fd();
         int valueBytes = valueBufferSize();
         List<Entry> entries = new ArrayList<>();
-        int batch = 128;
         try (Arena arena = Arena.ofConfined()) {
             // The batch token is opaque (a bucket index for hash maps); key-sized and at least 8 bytes suits all.
             MemorySegment in = arena.allocate(Math.max(8, keySize), 8);

@@ -129,6 +129,28 @@ class BpfObjectTest {
     }
 
     @Test
+    void entriesReadsAWholeMapInBatches() {
+        BpfMap map = openLoaded().map("test_hash");
+        assertEquals(List.of(), map.entries());
+        for (int i = 0; i < 60; i++) {
+            map.update(u32(i), u64(i * 10L), BpfMap.ANY);
+        }
+        assertEquals(60, map.entries().size());
+        List<BpfMap.Entry> entries = map.entries(8); // several batches, and a bucket may outgrow one: ENOSPC, retried larger
+        assertEquals(60, entries.size());
+        for (BpfMap.Entry entry : entries) {
+            int key = ByteBuffer.wrap(entry.key()).order(ByteOrder.nativeOrder()).getInt();
+            assertEquals(key * 10L, ByteBuffer.wrap(entry.value()).order(ByteOrder.nativeOrder()).getLong());
+        }
+        assertEquals(60, entries.stream().map(e -> HexFormat.of().formatHex(e.key())).distinct().count());
+
+        BpfMap perCpu = openLoaded().map("sockops_calls");
+        List<BpfMap.Entry> slots = perCpu.entries();
+        assertTrue(!slots.isEmpty() && slots.stream().allMatch(e -> e.value().length == perCpu.valueBufferSize()),
+                "per-CPU values come whole, one slot per possible CPU");
+    }
+
+    @Test
     void perCpuValuesHoldOneSlotPerPossibleCpu() {
         BpfMap calls = openLoaded().map("sockops_calls");
         assertTrue(calls.isPerCpu());
@@ -184,6 +206,9 @@ class BpfObjectTest {
         Path linkPin = pinDir.resolve("sockops_link");
 
         BpfLink link = v1.attachCgroup(cgroup);
+        BpfLink.Info attached = link.info();
+        assertEquals(v1.id(), attached.programId());
+        assertTrue(attached.cgroupId() != 0, "a cgroup link names its cgroup");
         link.pin(linkPin);
         assertEquals(linkPin, link.pinPath().orElseThrow());
         link.close(); // pinned: the attachment survives its handle
@@ -202,6 +227,7 @@ class BpfObjectTest {
         assertTrue(sumPerCpu(calls.lookup(u32(1)).orElseThrow()) > 0, "after updateProgram, v2 runs");
 
         reopened.detach();
+        assertEquals(0, reopened.info().cgroupId(), "a detached link has no cgroup");
         reopened.unpin();
         assertFalse(Files.exists(linkPin));
         assertTrue(BpfLink.openPinned(linkPin).isEmpty());
@@ -214,8 +240,12 @@ class BpfObjectTest {
         BpfProgram verdict = object.program("pass_msg");
         BpfMap sockhash = object.map("test_sockhash");
 
+        assertEquals(List.of(), sockhash.attachedPrograms(AttachType.SK_MSG_VERDICT));
         verdict.attachToMap(sockhash, AttachType.SK_MSG_VERDICT);
+        assertEquals(List.of(verdict.id()), sockhash.attachedPrograms(AttachType.SK_MSG_VERDICT),
+                "the program query on the map names the attached verdict program by its id");
         verdict.detachFromMap(sockhash, AttachType.SK_MSG_VERDICT);
+        assertEquals(List.of(), sockhash.attachedPrograms(AttachType.SK_MSG_VERDICT));
         NativeException notAttached = assertThrows(NativeException.class,
                 () -> verdict.detachFromMap(sockhash, AttachType.SK_MSG_VERDICT));
         assertEquals(Errno.ENOENT, notAttached.errno());
