@@ -260,9 +260,12 @@ class MtuIT {
     @Test
     void mtu1500IsThePlainLayoutAndUplinkZeroFollowsTheHostsDefaultRoute() throws Exception {
         try (AgentUnderTest plain = new AgentUnderTest(Map.of("io.patu.lifecycle", Map.of("mtu", 1500, "uplinkMtu", 1500)));
-                TestPod pod = new TestPod(plain, "p", netconf(""))) {
+                TestPod pod = new TestPod(plain, "p", netconf(""));
+                TestPod small = new TestPod(plain, "s", netconf("\"mtu\": 1400,"))) {
             try (RtNetlink host = RtNetlink.open(); RtNetlink inPod = RtNetlink.openIn(pod.netns)) {
+                // Created at 1500 for mtu 1500, the bridge was still set explicitly: a 1400 port does not lower it.
                 assertEquals(1500, host.link(plain.bridge).orElseThrow().mtu());
+                assertEquals(1400, host.link(small.hostVeth).orElseThrow().mtu());
                 assertEquals(1500, host.link(pod.hostVeth).orElseThrow().mtu());
                 assertEquals(1500, inPod.link("eth0").orElseThrow().mtu());
                 for (int family : List.of(RtNetlink.AF_INET, RtNetlink.AF_INET6)) {
