@@ -10,10 +10,13 @@
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
 T=$(mktemp -d /tmp/what-podman-sends.XXXXXX)
+VAR_LIB_CNI_EXISTED=0; [ -e /var/lib/cni ] && VAR_LIB_CNI_EXISTED=1
 cleanup() {
     CONTAINERS_CONF=$T/containers.conf CONTAINERS_STORAGE_CONF=$T/storage.conf podman rm -af >/dev/null 2>&1 || true
     CONTAINERS_CONF=$T/containers.conf CONTAINERS_STORAGE_CONF=$T/storage.conf podman rmi -af >/dev/null 2>&1 || true
     rm -f /var/lib/cni/results/argslog-* 2>/dev/null || true
+    # libcni made /var/lib/cni/results for its result cache; remove it if this run made it.
+    [ "$VAR_LIB_CNI_EXISTED" = 1 ] || rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
     rm -rf "$T"
 }
 trap cleanup EXIT
