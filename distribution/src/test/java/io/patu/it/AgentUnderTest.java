@@ -111,8 +111,19 @@ final class AgentUnderTest implements AutoCloseable {
         Thread reader = new Thread(this::collectOutput, "agent-output-" + id);
         reader.setDaemon(true);
         reader.start();
-        await("the agent to answer on " + socket, 30, () -> cni(Map.of("CNI_COMMAND", "VERSION"),
-                "{\"cniVersion\":\"1.0.0\"}").exitCode() == 0);
+        try {
+            await("the agent to answer on " + socket, 30, () -> cni(Map.of("CNI_COMMAND", "VERSION"),
+                    "{\"cniVersion\":\"1.0.0\"}").exitCode() == 0);
+        } catch (Throwable e) {
+            // Nobody gets this object to close: stop the agent and remove what it made here (on a loaded
+            // machine an agent slower than the timeout was otherwise left running with its pins and cgroup).
+            try {
+                close();
+            } catch (Exception cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
     }
 
     private void collectOutput() {
