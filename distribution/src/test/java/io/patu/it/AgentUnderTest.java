@@ -131,7 +131,21 @@ final class AgentUnderTest implements AutoCloseable {
         if (profile != null) {
             command.addAll(List.of("--profile", profile));
         }
-        launch();
+        try {
+            launch();
+            if (featuresJson == null) {
+                awaitReady();
+            }
+        } catch (Throwable e) {
+            // Nobody gets this object to close: stop the agent and remove what it made here (on a loaded
+            // machine an agent slower than the timeout was otherwise left running with its pins and cgroup).
+            try {
+                close();
+            } catch (Exception cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
     }
 
     /** Starts the agent again with the same configuration and state, after {@link #kill9()} or {@link #stopAgent()}. */
@@ -159,6 +173,15 @@ final class AgentUnderTest implements AutoCloseable {
             fail("the agent did not die within " + seconds + " s:\n" + output());
         }
         return started.exitValue();
+    }
+
+    /**
+     * Waits until every feature of the profile is active with its health checks passing ({@code patu:health}):
+     * the CNI socket answers as soon as lifecycle starts, before the feature bundles after it in the profile
+     * have their configuration, so a test that looked at the kernel then would see an agent still starting.
+     */
+    void awaitReady() {
+        await("the agent to be ready (patu:health)", 30, () -> shell("patu:health").stdout().startsWith("ready: yes"));
     }
 
     private void launch() throws Exception {

@@ -37,6 +37,9 @@ class ProfilesIT {
             assertTrue(classes.contains("org.apache.felix.gogo.runtime."), "the remote shell's Gogo runtime is there");
             assertFalse(classes.contains("org.apache.felix.gogo.shell."), "no class of the Gogo console was loaded");
             assertFalse(classes.contains("sun.net.httpserver."), "no class of the JDK's HTTP server was loaded");
+            assertFalse(launch.contains("/policy-"), "no policy bundle in minimal: " + launch);
+            assertFalse(classes.contains("io.patu.policy."), "no class of the policy feature was loaded");
+            assertFalse(classes.contains("org.yaml.snakeyaml."), "nor of its YAML parser");
         }
     }
 

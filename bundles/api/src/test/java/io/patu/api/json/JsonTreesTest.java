@@ -65,4 +65,12 @@ class JsonTreesTest {
                 .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(3).build()).build();
         assertThrows(JsonProcessingException.class, () -> JsonTrees.read(shallow, utf8("[[[[1]]]]"), true));
     }
+
+    @Test
+    void readAllReturnsEveryRootValueAndBoundsTheirNumber() throws Exception {
+        byte[] three = "{\"a\": 1} [2] \"x\"".getBytes(StandardCharsets.UTF_8);
+        assertEquals("[{\"a\":1}, [2], \"x\"]", JsonTrees.readAll(JsonTrees.FACTORY, three, 3).toString());
+        assertThrows(JsonProcessingException.class, () -> JsonTrees.readAll(JsonTrees.FACTORY, three, 2));
+        assertEquals(0, JsonTrees.readAll(JsonTrees.FACTORY, "  ".getBytes(StandardCharsets.UTF_8), 1).size());
+    }
 }

@@ -4,7 +4,6 @@ import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -60,50 +59,51 @@ final class Flattener {
     }
 
     static List<PeerRule> flatten(List<Rule> rules, List<InetAddress> podAddresses, Function<InetAddress, Optional<LocalPod>> podAt) {
-        Set<Cidr> candidates = new LinkedHashSet<>();
+        PrefixTrie trie = new PrefixTrie();
         for (Rule rule : rules) {
             for (Region region : rule.regions()) {
                 if (region.hosts() != null) {
-                    region.hosts().forEach(h -> candidates.add(Cidr.host(h)));
+                    region.hosts().forEach(h -> trie.add(Cidr.host(h)));
                 } else {
-                    candidates.add(region.cidr());
-                    candidates.addAll(region.except());
+                    trie.add(region.cidr());
+                    region.except().forEach(trie::add);
                 }
                 if (!rule.namedPorts().isEmpty()) {
-                    podAddresses.stream().filter(region::contains).forEach(a -> candidates.add(Cidr.host(a)));
+                    podAddresses.stream().filter(region::contains).forEach(a -> trie.add(Cidr.host(a)));
                 }
             }
         }
-        Map<Cidr, List<PortRange>> ports = new HashMap<>();
-        for (Cidr prefix : candidates) {
-            List<PortRange> allowed = new ArrayList<>();
-            for (Rule rule : rules) {
-                if (rule.regions().stream().anyMatch(r -> r.covers(prefix))) {
-                    allowed.addAll(rule.ports());
-                    if (prefix.isHost() && !rule.namedPorts().isEmpty()) {
-                        podAt.apply(prefix.address()).ifPresent(pod -> allowed.addAll(resolve(rule.namedPorts(), pod)));
+        for (Rule rule : rules) {
+            for (Region region : rule.regions()) {
+                java.util.function.Consumer<PrefixTrie.Node> cover = node -> {
+                    node.ports.addAll(rule.ports());
+                    if (node.prefix.isHost() && !rule.namedPorts().isEmpty()) {
+                        podAt.apply(node.prefix.address()).ifPresent(pod -> node.ports.addAll(resolve(rule.namedPorts(), pod)));
                     }
+                };
+                if (region.hosts() != null) {
+                    for (InetAddress host : region.hosts()) {
+                        PrefixTrie.Node node = trie.find(host);
+                        if (node != null && node.prefix != null) {
+                            cover.accept(node);
+                        }
+                    }
+                } else {
+                    // The prefixes inside the CIDR and outside its excepts: exactly those this rule covers.
+                    PrefixTrie.visit(trie.find(region.cidr()), region.except(), cover);
                 }
             }
-            ports.put(prefix, merge(allowed));
         }
-        List<Cidr> ordered = new ArrayList<>(candidates);
-        ordered.sort(Comparator.comparing(Cidr::isIpv4).reversed().thenComparingInt(Cidr::length)
-                .thenComparing(c -> c.address().getHostAddress()));
         List<PeerRule> entries = new ArrayList<>();
-        for (Cidr prefix : ordered) {
-            Cidr parent = null;
-            for (Cidr other : ordered) {
-                if (other.length() < prefix.length() && other.contains(prefix) && (parent == null || other.length() > parent.length())) {
-                    parent = other;
-                }
-            }
-            List<PortRange> own = ports.get(prefix);
-            boolean redundant = parent == null ? own.isEmpty() : own.equals(ports.get(parent));
+        Map<PrefixTrie.Node, List<PortRange>> merged = new HashMap<>();
+        trie.walk((node, parent) -> {
+            List<PortRange> own = merge(node.ports);
+            merged.put(node, own);
+            boolean redundant = parent == null ? own.isEmpty() : own.equals(merged.get(parent));
             if (!redundant) {
-                entries.add(new PeerRule(prefix.address(), prefix.length(), own));
+                entries.add(new PeerRule(node.prefix.address(), node.prefix.length(), own));
             }
-        }
+        });
         return entries;
     }
 

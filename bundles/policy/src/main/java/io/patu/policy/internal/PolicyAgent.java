@@ -201,16 +201,20 @@ public final class PolicyAgent implements PodListener {
         long started = System.nanoTime();
         PolicyInputs next = PolicyInputs.of(content.policies(), namespaces, metadata, List.copyOf(pods.values()));
         CompiledPolicy nextCompiled = PolicyEngine.compile(next, generation + 1);
+        long compiledAt = System.nanoTime();
         PolicyKernel target = kernel;
         if (target != null) {
             target.apply(nextCompiled);
         }
+        long appliedAt = System.nanoTime();
         generation++;
         inputs = next;
         compiled = nextCompiled;
-        long micros = (System.nanoTime() - started) / 1000;
-        LOG.fine(() -> "policy generation " + nextCompiled.generation() + " (" + why + "): " + next.policies().size()
-                + " policies, " + next.pods().size() + " pods, " + micros + " us");
+        // Pod events are frequent and routine; policy and metadata changes are what an operator looks for.
+        LOG.log(why.startsWith("pod ") ? Level.FINE : Level.INFO, () -> "policy generation " + nextCompiled.generation()
+                + " (" + why + "): " + next.policies().size() + " policies, " + next.pods().size() + " pods, compiled in "
+                + (compiledAt - started) / 1_000_000 + " ms, " + (target == null ? "no datapath bound" : "applied in "
+                + (appliedAt - compiledAt) / 1_000_000 + " ms"));
     }
 
     /** The generation in force, for tests and the datapath. */

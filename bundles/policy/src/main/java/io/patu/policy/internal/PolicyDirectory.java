@@ -135,6 +135,7 @@ final class PolicyDirectory implements AutoCloseable {
 
     /** Reads every file again; true when what is in force (or the problems) changed. */
     boolean rescan() {
+        long started = System.nanoTime();
         Set<String> seen = new HashSet<>();
         Map<String, Problem> problems = new TreeMap<>();
         if (Files.isDirectory(directory)) {
@@ -187,8 +188,9 @@ final class PolicyDirectory implements AutoCloseable {
         fileProblems.putAll(problems);
         if (changed) {
             current = next;
+            long millis = (System.nanoTime() - started) / 1_000_000;
             LOG.info(() -> "policy directory " + directory + ": " + next.files() + " files, " + next.policies().size()
-                    + " policies, " + next.problems().size() + " problems");
+                    + " policies, " + next.problems().size() + " problems, read in " + millis + " ms");
         }
         return changed;
     }

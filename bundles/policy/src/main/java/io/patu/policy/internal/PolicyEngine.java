@@ -3,11 +3,14 @@ package io.patu.policy.internal;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+
+import io.patu.api.NamedPort;
 
 /**
  * Kubernetes NetworkPolicy v1 semantics over the local pods: which pods each policy isolates, what their
@@ -28,31 +31,62 @@ final class PolicyEngine {
 
     static CompiledPolicy compile(PolicyInputs inputs, long generation) {
         List<InetAddress> podAddresses = inputs.pods().stream().flatMap(p -> p.addresses().stream()).toList();
+        // A rule's peers do not depend on the pod it is compiled for, and pods selected by the same policies
+        // (with the same named ports, for ingress) get the same entries: both are computed once.
+        Map<NetworkPolicy, List<List<Flattener.Region>>> regions = new IdentityHashMap<>();
+        Map<FlattenKey, List<PeerRule>> flattened = new HashMap<>();
+        Map<NetworkPolicy, Integer> index = new IdentityHashMap<>();
+        for (int i = 0; i < inputs.policies().size(); i++) {
+            index.put(inputs.policies().get(i), i);
+        }
         Map<Integer, PodRules> pods = new HashMap<>();
         for (LocalPod pod : inputs.pods()) {
             List<NetworkPolicy> ingressPolicies = selecting(inputs, pod, true);
             List<NetworkPolicy> egressPolicies = selecting(inputs, pod, false);
-            List<Flattener.Rule> ingress = new ArrayList<>();
-            for (NetworkPolicy policy : ingressPolicies) {
-                for (PolicyRule rule : policy.ingress()) {
-                    // Ingress: the destination is this pod, so named ports resolve here, once.
-                    List<PortRange> ports = new ArrayList<>(fixedPorts(rule));
-                    ports.addAll(Flattener.resolve(namedPorts(rule), pod));
-                    ingress.add(new Flattener.Rule(regions(inputs, policy, rule), ports, List.of()));
-                }
-            }
-            List<Flattener.Rule> egress = new ArrayList<>();
-            for (NetworkPolicy policy : egressPolicies) {
-                for (PolicyRule rule : policy.egress()) {
-                    egress.add(new Flattener.Rule(regions(inputs, policy, rule), fixedPorts(rule), namedPorts(rule)));
-                }
-            }
+            List<PeerRule> ingress = ingressPolicies.isEmpty() ? List.of() : flattened.computeIfAbsent(
+                    new FlattenKey(true, ingressPolicies.stream().map(index::get).toList(), pod.namedPorts()), key -> {
+                        List<Flattener.Rule> rules = new ArrayList<>();
+                        for (NetworkPolicy policy : ingressPolicies) {
+                            List<List<Flattener.Region>> peers = regions.computeIfAbsent(policy, p -> regionsOf(inputs, p));
+                            for (int r = 0; r < policy.ingress().size(); r++) {
+                                PolicyRule rule = policy.ingress().get(r);
+                                // Ingress: the destination is this pod, so named ports resolve here, once.
+                                List<PortRange> ports = new ArrayList<>(fixedPorts(rule));
+                                ports.addAll(Flattener.resolve(namedPorts(rule), pod));
+                                rules.add(new Flattener.Rule(peers.get(r), ports, List.of()));
+                            }
+                        }
+                        return Flattener.flatten(rules, podAddresses, inputs::podAt);
+                    });
+            List<PeerRule> egress = egressPolicies.isEmpty() ? List.of() : flattened.computeIfAbsent(
+                    new FlattenKey(false, egressPolicies.stream().map(index::get).toList(), List.of()), key -> {
+                        List<Flattener.Rule> rules = new ArrayList<>();
+                        for (NetworkPolicy policy : egressPolicies) {
+                            List<List<Flattener.Region>> peers = regions.computeIfAbsent(policy, p -> regionsOf(inputs, p));
+                            int offset = policy.ingress().size();
+                            for (int r = 0; r < policy.egress().size(); r++) {
+                                PolicyRule rule = policy.egress().get(r);
+                                rules.add(new Flattener.Rule(peers.get(offset + r), fixedPorts(rule), namedPorts(rule)));
+                            }
+                        }
+                        return Flattener.flatten(rules, podAddresses, inputs::podAt);
+                    });
             pods.put(pod.pod().hostIfIndex(), new PodRules(pod.pod().hostIfIndex(), pod.addresses(),
-                    !ingressPolicies.isEmpty(), !egressPolicies.isEmpty(),
-                    ingressPolicies.isEmpty() ? List.of() : Flattener.flatten(ingress, podAddresses, inputs::podAt),
-                    egressPolicies.isEmpty() ? List.of() : Flattener.flatten(egress, podAddresses, inputs::podAt)));
+                    !ingressPolicies.isEmpty(), !egressPolicies.isEmpty(), ingress, egress));
         }
         return new CompiledPolicy(generation, pods);
+    }
+
+    /** What the flattened entries are a function of, for one pod and direction. */
+    private record FlattenKey(boolean ingress, List<Integer> policies, List<NamedPort> namedPorts) {
+    }
+
+    /** The peers of every rule of a policy: its ingress rules, then its egress rules. */
+    private static List<List<Flattener.Region>> regionsOf(PolicyInputs inputs, NetworkPolicy policy) {
+        List<List<Flattener.Region>> out = new ArrayList<>();
+        policy.ingress().forEach(rule -> out.add(regions(inputs, policy, rule)));
+        policy.egress().forEach(rule -> out.add(regions(inputs, policy, rule)));
+        return out;
     }
 
     /** Policies that select {@code pod} and affect the direction. */

@@ -24,8 +24,12 @@ import io.patu.api.json.JsonTrees;
  *
  * <p>YAML goes through Jackson's YAML parser (jackson-dataformat-yaml over SnakeYAML, both OSGi bundles)
  * into the same trees as JSON, so both formats share one object reader. Limits are explicit rather than
- * the libraries' defaults: file size, documents per file, nesting depth, string length, and YAML aliases
- * (a "billion laughs" file expands aliases into an exponential tree).
+ * the libraries' defaults: file size, documents per file, nesting depth, string length. YAML aliases cannot
+ * blow a file up ("billion laughs"): Jackson's parser reads an alias as the anchor's name, never as a copy of
+ * the anchored tree (SnakeYAML's own alias limit is set too, for its composer).
+ *
+ * <p>Why Jackson's YAML module rather than SnakeYAML alone: the policy bundle reads JSON with Jackson already
+ * (as every bundle does), and one tree type for both formats keeps one validating reader.
  */
 final class PolicyFiles {
     /** A policy file holds tens of objects; a megabyte is thousands of them. */
@@ -40,15 +44,19 @@ final class PolicyFiles {
             .maxNestingDepth(MAX_NESTING).maxStringLength(MAX_STRING).maxNumberLength(32).maxNameLength(MAX_STRING)
             .maxDocumentLength(MAX_FILE_BYTES).build();
     private static final JsonFactory JSON = JsonFactory.builder().streamReadConstraints(CONSTRAINTS).build();
-    private static final YAMLFactory YAML;
 
-    static {
-        LoaderOptions options = new LoaderOptions();
-        options.setCodePointLimit(MAX_FILE_BYTES);
-        options.setMaxAliasesForCollections(MAX_ALIASES);
-        options.setNestingDepthLimit(MAX_NESTING);
-        options.setAllowDuplicateKeys(false);
-        YAML = YAMLFactory.builder().loaderOptions(options).streamReadConstraints(CONSTRAINTS).build();
+    /** Loaded with the first YAML file: an agent whose directory is empty or JSON only loads no YAML classes. */
+    private static final class Yaml {
+        static final YAMLFactory FACTORY;
+
+        static {
+            LoaderOptions options = new LoaderOptions();
+            options.setCodePointLimit(MAX_FILE_BYTES);
+            options.setMaxAliasesForCollections(MAX_ALIASES);
+            options.setNestingDepthLimit(MAX_NESTING);
+            options.setAllowDuplicateKeys(false);
+            FACTORY = YAMLFactory.builder().loaderOptions(options).streamReadConstraints(CONSTRAINTS).build();
+        }
     }
 
     private PolicyFiles() {
@@ -86,7 +94,7 @@ final class PolicyFiles {
     static FileContent parse(byte[] bytes, String displayName, boolean json) throws IOException {
         List<JsonNode> documents;
         try {
-            documents = JsonTrees.readAll(json ? JSON : YAML, bytes, MAX_DOCUMENTS);
+            documents = JsonTrees.readAll(json ? JSON : Yaml.FACTORY, bytes, MAX_DOCUMENTS);
         } catch (IOException e) {
             throw new IOException("does not parse as " + (json ? "JSON" : "YAML") + ": " + firstLine(e.getMessage()), e);
         } catch (RuntimeException | StackOverflowError e) {
