@@ -121,10 +121,11 @@ public final class PolicyDatapath implements PolicyKernel, PodListener {
         revalidateAll();
         appliedGeneration = generation;
         long end = System.nanoTime();
+        writer.retire();
         lastApplyNanos = end - start;
         lastWriteNanos = written - start;
         lastRevalidateNanos = end - hooked;
-        LOG.fine(() -> "policy generation " + generation + " (engine " + next.generation() + ") in force after "
+        LOG.info(() -> "policy generation " + generation + " (engine " + next.generation() + ") in force after "
                 + (written - start) / 1000 + " us, node addresses and hooks " + (hooked - written) / 1000
                 + " us, sockets revalidated " + (end - hooked) / 1000 + " us");
     }
