@@ -148,7 +148,7 @@ class BpfObjectTest {
     @Test
     void mapsArePinnedUnderTheDirectoryAndReusedByTheNextObject() throws Exception {
         BpfObject first = openLoaded();
-        assertEquals(Set.of("test_hash", "sockops_calls", "test_sockhash"),
+        assertEquals(Set.of("test_hash", "sockops_calls", "test_sockhash", "tc_seen", "iter_found"),
                 first.maps().stream().map(BpfMap::name).collect(Collectors.toSet()));
         BpfMap firstMap = first.map("test_hash");
         assertEquals(pinDir.resolve("test_hash"), firstMap.pinPath().orElseThrow());

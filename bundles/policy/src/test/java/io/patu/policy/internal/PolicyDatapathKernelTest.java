@@ -196,7 +196,9 @@ class PolicyDatapathKernelTest {
     void allowedTcpWorksWithItsRepliesDeniedTcpFailsBothFamiliesNodeAlwaysAllowedCounted() throws Exception {
         echoServer(b, 80);
         echoServer(b, 81);
-        assertTrue(NetnsPods.canConnect(c, v4(b), 80), "before any policy everything is allowed");
+        assertFalse(NetnsPods.canConnect(c, v4(b), 80), "hooked, no policy written yet: new connections wait");
+        datapath.apply(bIngress(List.of(peer(v4(c), 32, PortRange.EVERYTHING)))); // b admits c only
+        assertTrue(NetnsPods.canConnect(c, v4(b), 80), "the first policy is in force");
         datapath.apply(aToB80());
 
         Socket allowed = track(NetnsPods.connect(a, v4(b), 80, 1000));
