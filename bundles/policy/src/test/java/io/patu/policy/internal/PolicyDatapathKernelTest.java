@@ -223,6 +223,10 @@ class PolicyDatapathKernelTest {
     @Test
     void udpFollowsProtocolAndPort() throws Exception {
         datapath.apply(aToB80());
+        // The map fast paths consult (docs/veth-hooks.md): b only.
+        try (BpfMap isolated = BpfMap.openPinned(bpffs.resolve("policy").resolve("ingress_isolated"))) {
+            assertEquals(List.of(b.hostIfIndex()), isolated.keys().stream().map(PolicyLayouts::u32).toList());
+        }
         DatagramSocket on81 = track(NetNs.callIn(NetnsPods.netns(b), () -> new DatagramSocket(81)));
         DatagramSocket on80 = track(NetNs.callIn(NetnsPods.netns(b), () -> new DatagramSocket(80)));
         on81.setSoTimeout(500);
