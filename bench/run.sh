@@ -9,6 +9,12 @@
 #   patu-plain  two pods created by Patu's CNI plugin, agent running, its
 #               datapath-sockmap bundle stopped: no socket redirection
 #   patu-accel  two pods created by Patu's CNI plugin, socket redirection on
+# With --policy, two more (and the policy bundle stopped in the two above, so they
+# are "Patu without policy"):
+#   patu-policy-plain   as patu-plain, with 50 NetworkPolicies (500 rules) that
+#                       isolate both pods and allow the benchmark traffic
+#   patu-policy-accel   as patu-accel, with the same policies
+# and the time a 1,000-rule change takes from its file to the kernel.
 #
 # Both Patu agents run at the shipped node-local MTU (65535, docs/mtu.md)
 # unless --patu-mtu says otherwise (--patu-mtu 1500: the reference's layout).
@@ -47,10 +53,11 @@ write_sizes="64 1024 4096 16384 65536 131072"
 pp_msg_sizes="64 1024"
 datapath_config=""
 patu_mtu=""
+policy=0
 
 usage() {
 	cat >&2 <<EOF
-usage: $0 [--reps N] [--full] [--secs S] [--cni-runs N] [--sizes "B ..."] [--pingpong "B ..."] [--datapath-config JSON] [--patu-mtu N]
+usage: $0 [--reps N] [--full] [--secs S] [--cni-runs N] [--sizes "B ..."] [--pingpong "B ..."] [--datapath-config JSON] [--patu-mtu N] [--policy]
   --reps N   repetitions of every workload on every setup (default $reps); medians are reported
   --full     longer runs (10 s per iperf3 and sockperf run instead of 4 s)
   --secs S   seconds per measured run, overriding the mode (for a smoke test)
@@ -61,6 +68,8 @@ usage: $0 [--reps N] [--full] [--secs S] [--cni-runs N] [--sizes "B ..."] [--pin
                       thresholds, e.g. '{"smallWriteBytes": 2048}' (see conf/patu.json; default: none)
   --patu-mtu N  io.patu.lifecycle mtu of both Patu agents (default: the agent's own, 65535); 1500 compares
                       Patu on the reference's layout
+  --policy   also "Patu with policy" (plain and accelerated): 50 policies, 500 rules, the benchmark pods allowed;
+             the Patu setups without it run with the policy bundle stopped
 Runs as root. Needs the Patu distribution built in $patu_home
 (cd $repo && JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 mvn -B -q install -DskipTests).
 Installs missing Debian packages: iperf3 sockperf jq bpftool gnuplot-nox containernetworking-plugins iproute2.
@@ -80,6 +89,7 @@ while [ $# -gt 0 ]; do
 	--pingpong) [ $# -ge 2 ] || usage; pp_msg_sizes=$2; shift 2 ;;
 	--datapath-config) [ $# -ge 2 ] || usage; datapath_config=$2; shift 2 ;;
 	--patu-mtu) [ $# -ge 2 ] || usage; patu_mtu=$2; shift 2 ;;
+	--policy) policy=1; shift ;;
 	-h|--help) usage ;;
 	*) echo "bench: unknown option '$1'" >&2; usage ;;
 	esac
@@ -165,6 +175,10 @@ out=$bench_dir/results/$(date -u +%Y%m%dT%H%M%SZ)
 raw=$tmp/raw.csv verify=$tmp/verify.csv
 
 setups=(reference limit patu-plain patu-accel)
+[ "$policy" = 0 ] || setups+=(patu-policy-plain patu-policy-accel)
+# Short names (netns) and bridge letters, distinct per setup.
+declare -A short_of=([reference]=ref [limit]=lim [patu-plain]=pla [patu-accel]=acc [patu-policy-plain]=ppl [patu-policy-accel]=pac)
+declare -A letter_of=([reference]=r [limit]=l [patu-plain]=p [patu-accel]=a [patu-policy-plain]=q [patu-policy-accel]=c)
 declare -A cg ns_a ns_b ip_a ip_b veth_a veth_b plugin plugin_path netconf sock bpffs bridge subnet conf
 declare -A agent_pid agent_fd server_pids
 pods=()          # "setup pod" for every pod whose ADD was attempted
@@ -175,8 +189,11 @@ cleaned=0
 cni_call() { # cni_call SETUP COMMAND POD
 	local s=$1 cmd=$2 p=$3 nsname
 	[ "$p" = a ] && nsname=${ns_a[$s]} || nsname=${ns_b[$s]}
+	# Patu's pods say who they are (namespace bench, pod a or b), as kubelet would: the policies select them.
+	local args=""
+	[[ $s == patu-* ]] && args="K8S_POD_NAMESPACE=bench;K8S_POD_NAME=$p"
 	env CNI_COMMAND="$cmd" CNI_CONTAINERID="$tag-$s-$p" CNI_NETNS="/run/netns/$nsname" CNI_IFNAME=eth0 \
-		CNI_PATH="${plugin_path[$s]}" PATU_SOCKET="${sock[$s]:-/nonexistent}" \
+		CNI_PATH="${plugin_path[$s]}" PATU_SOCKET="${sock[$s]:-/nonexistent}" CNI_ARGS="$args" \
 		"${plugin[$s]}" <"${netconf[$s]}"
 }
 
@@ -270,6 +287,112 @@ wait_listen() { # wait_listen NS PORT
 }
 calc() { awk "BEGIN { printf \"%.6g\", $* }"; }
 
+# ---------------------------------------------------------------- policy (--policy)
+bundle_id() { # bundle_id SETUP ARTIFACT: the bundle id of io.patu.ARTIFACT in the agent's last 'lb -s' output
+	grep -oE "[0-9]+\|[A-Za-z]+ *\|[ 0-9]+\|io\.patu\.$2 " "$tmp/$1.agent.log" | tail -n 1 | cut -d'|' -f1 | tr -d ' ' || true
+}
+policy_entries() { # policy_entries SETUP: pod addresses some policy isolates, both slots (0 when no policy maps)
+	local f=${bpffs[$1]}/policy/policy_pods
+	[ -e "$f" ] || { echo 0; return; }
+	bpftool -j map dump pinned "$f" 2>/dev/null | jq 'length' 2>/dev/null || echo 0
+}
+policy_generation() { # policy_generation SETUP: the generation in force (-1 when absent)
+	local f=${bpffs[$1]}/policy/policy_generation
+	[ -e "$f" ] || { echo -1; return; }
+	bpftool -j map lookup pinned "$f" key 0 0 0 0 2>/dev/null \
+		| jq '.formatted.value // .value | if type == "array" then ([.[] | if type == "string" then ltrimstr("0x") else . end] | reverse | map(if type == "string" then . else tostring end) | join("")) else . end' 2>/dev/null \
+		|| echo -1
+}
+# Patu without policy: the policy bundle (when the build has it) is stopped, and nothing of it is left in the kernel.
+# Patu with policy: the bundle is active and has written a generation.
+setup_policy_bundle() { # setup_policy_bundle SETUP
+	local s=$1 pid i
+	pid=$(bundle_id "$s" policy)
+	case $s in
+	patu-policy-*)
+		[ -n "$pid" ] || die "$s: the build has no io.patu.policy bundle (profile full)"
+		for i in $(seq 100); do [ "$(policy_generation "$s")" != -1 ] && [ "$(policy_generation "$s")" != 0 ] && break; sleep 0.1; done
+		say "$s: bundle $pid (policy) active, generation $(policy_generation "$s")" ;;
+	*)
+		[ -n "$pid" ] || return 0
+		echo "stop $pid" >&"${agent_fd[$s]}"
+		for i in $(seq 150); do [ ! -e "${bpffs[$s]}/policy" ] && break; sleep 0.1; done
+		[ ! -e "${bpffs[$s]}/policy" ] || die "$s: pins still under ${bpffs[$s]}/policy after 'stop $pid'"
+		say "$s: bundle $pid (policy) stopped: Patu without policy" ;;
+	esac
+}
+# 50 NetworkPolicies with 10 rules each: 25 isolate both benchmark pods for ingress, 25 for egress; each allows
+# the benchmark pods among themselves (one rule) and nine ipBlocks with a port each that no benchmark
+# traffic uses. The pods' metadata comes as Pod objects (namespace bench, names a and b, CNI_ARGS above).
+write_policies() { # write_policies DIR
+	local dir=$1 i j dirn peer
+	cat >"$dir/pods.yaml" <<EOF
+apiVersion: v1
+kind: Namespace
+metadata: {name: bench}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: a, namespace: bench, labels: {bench: "yes", role: server}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: bench, labels: {bench: "yes", role: client}}
+EOF
+	for i in $(seq 0 49); do
+		if [ "$i" -lt 25 ]; then dirn=Ingress peer=from; else dirn=Egress peer=to; fi
+		{
+			echo "apiVersion: networking.k8s.io/v1"
+			echo "kind: NetworkPolicy"
+			echo "metadata: {name: bench-$i, namespace: bench}"
+			echo "spec:"
+			echo "  podSelector: {matchLabels: {bench: \"yes\"}}"
+			echo "  policyTypes: [$dirn]"
+			echo "  ${dirn,,}:"
+			echo "  - $peer: [{podSelector: {matchLabels: {bench: \"yes\"}}}]"
+			for j in $(seq 1 9); do
+				echo "  - $peer: [{ipBlock: {cidr: 10.$((100 + i)).$j.0/24}}]"
+				echo "    ports: [{port: $((1000 + j)), protocol: TCP}]"
+			done
+		} >"$dir/bench-$i.yaml"
+	done
+}
+# A 1,000-rule change: four more policies for the benchmark pods, with 1,000 ipBlock rules (they allow nothing
+# the benchmark uses, and denies nothing: rules only add). Timed from its rename into the policy directory
+# to the new generation in the kernel, five times adding it and five times removing it.
+time_policy_change() { # time_policy_change SETUP -> sets change_ms (median, ms) and change_samples
+	local s=$1 dir=$tmp/$1-policy i k g0 t0 t1 file
+	local -a samples=()
+	file=$tmp/$s-change.yaml
+	{   # four policies of 250 rules in one file (the engine takes at most 256 rules a policy)
+		for p in 0 1 2 3; do
+			[ "$p" = 0 ] || echo "---"
+			echo "apiVersion: networking.k8s.io/v1"
+			echo "kind: NetworkPolicy"
+			echo "metadata: {name: bench-change-$p, namespace: bench}"
+			echo "spec:"
+			echo "  podSelector: {matchLabels: {bench: \"yes\"}}"
+			echo "  policyTypes: [Ingress]"
+			echo "  ingress:"
+			for k in $(seq 0 249); do
+				echo "  - from: [{ipBlock: {cidr: 10.99.$p.$k/32}}]"
+				echo "    ports: [{port: $((2000 + k % 100)), protocol: TCP}]"
+			done
+		done
+	} >"$file"
+	for i in $(seq 10); do
+		g0=$(policy_generation "$s")
+		t0=$EPOCHREALTIME
+		if [ $((i % 2)) = 1 ]; then cp "$file" "$dir/.change.tmp" && mv "$dir/.change.tmp" "$dir/zz-change.yaml"; else rm "$dir/zz-change.yaml"; fi
+		for k in $(seq 2000); do [ "$(policy_generation "$s")" != "$g0" ] && break; done
+		t1=$EPOCHREALTIME
+		[ "$(policy_generation "$s")" != "$g0" ] || die "$s: a 1,000-rule change never reached the kernel"
+		samples+=("$(calc "(${t1/./} - ${t0/./}) / 1000")")
+	done
+	change_ms=$(printf '%s\n' "${samples[@]}" | sort -g | awk '{ a[NR] = $1 } END { print (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
+	change_samples="${samples[*]}"
+}
+
 # A /24 that overlaps no IPv4 route (any table) and no address of this host,
 # nor one picked before; sets $picked.
 ip2int() { local IFS=.; set -- $1; echo $(( ($1 << 24) | ($2 << 16) | ($3 << 8) | $4 )); }
@@ -300,12 +423,12 @@ pick_subnet() {
 # ---------------------------------------------------------------- setups
 mkdir -p "$tmp/ipam"
 for s in "${setups[@]}"; do
-	short=${s#patu-}; short=${short:0:3}                    # ref lim pla acc
+	short=${short_of[$s]}
 	cg[$s]=$cg_root/patu-bench-$id-$s
 	mkdir "${cg[$s]}"
 	ns_a[$s]=$tag-$short-a
 	ns_b[$s]=$tag-$short-b
-	bridge[$s]=${tag}${short:0:1}                           # pb<pid>r / l / p / a, <= 15 chars
+	bridge[$s]=${tag}${letter_of[$s]}                       # pb<pid>r / l / p / a / q / c, <= 15 chars
 	pick_subnet
 	subnet[$s]=$picked
 done
@@ -356,6 +479,8 @@ EOF
 		jq --argjson mtu "$patu_mtu" '."io.patu.lifecycle".mtu = $mtu' "${conf[$s]}" >"${conf[$s]}.new"
 		mv "${conf[$s]}.new" "${conf[$s]}"
 	fi
+	mkdir -p "$tmp/$s-policy"
+	case $s in patu-policy-*) write_policies "$tmp/$s-policy" ;; esac
 	if [ -n "$datapath_config" ]; then
 		jq --argjson extra "$datapath_config" '."io.patu.datapath.sockmap" += $extra' "${conf[$s]}" >"${conf[$s]}.new"
 		mv "${conf[$s]}.new" "${conf[$s]}"
@@ -378,40 +503,40 @@ EOF
 	[ "$(sockops_on "${cg[$s]}")" -ge 1 ] || die "the $s agent pinned its maps but no sockops program is attached to ${cg[$s]}"
 	echo "lb -s" >&"${agent_fd[$s]}"
 	for i in $(seq 100); do
-		bid=$(grep -oE '[0-9]+\|[A-Za-z]+ *\|[ 0-9]+\|io\.patu\.datapath-sockmap ' "$tmp/$s.agent.log" | head -n 1 | cut -d'|' -f1 || true)
+		bid=$(bundle_id "$s" datapath-sockmap)
 		[ -n "$bid" ] && break
 		sleep 0.1
 	done
 	[ -n "$bid" ] || die "could not find the io.patu.datapath-sockmap bundle in the $s agent's 'lb -s' output (log $tmp/$s.agent.log)"
-	if [ "$s" = patu-plain ]; then
+	setup_policy_bundle "$s"
+	if [ "$s" = patu-plain ] || [ "$s" = patu-policy-plain ]; then
 		echo "stop $bid" >&"${agent_fd[$s]}"
 		for i in $(seq 150); do
 			[ -z "$(ls -A "${bpffs[$s]}/sockmap" 2>/dev/null)" ] && [ "$(sockops_on "${cg[$s]}")" = 0 ] && break
 			sleep 0.1
 		done
 		[ -z "$(ls -A "${bpffs[$s]}/sockmap" 2>/dev/null)" ] \
-			|| die "patu-plain: pins still under ${bpffs[$s]}/sockmap after 'stop $bid': acceleration is not off"
-		[ "$(sockops_on "${cg[$s]}")" = 0 ] || die "patu-plain: sockops still attached to ${cg[$s]} after 'stop $bid'"
-		say "patu-plain: bundle $bid (datapath-sockmap) stopped; no pins under ${bpffs[$s]}/sockmap, no sockops on its cgroup"
+			|| die "$s: pins still under ${bpffs[$s]}/sockmap after 'stop $bid': acceleration is not off"
+		[ "$(sockops_on "${cg[$s]}")" = 0 ] || die "$s: sockops still attached to ${cg[$s]} after 'stop $bid'"
+		say "$s: bundle $bid (datapath-sockmap) stopped; no pins under ${bpffs[$s]}/sockmap, no sockops on its cgroup"
 		# The packet datapath (full profile) goes too: patu-plain is the plain path.
 		bid=$(grep -oE '[0-9]+\|[A-Za-z]+ *\|[ 0-9]+\|io\.patu\.datapath-xdp ' "$tmp/$s.agent.log" | head -n 1 | cut -d'|' -f1 || true)
 		if [ -n "$bid" ]; then
 			echo "stop $bid" >&"${agent_fd[$s]}"
 			for i in $(seq 150); do [ ! -e "${bpffs[$s]}/xdp" ] && break; sleep 0.1; done
-			[ ! -e "${bpffs[$s]}/xdp" ] || die "patu-plain: pins still under ${bpffs[$s]}/xdp after 'stop $bid'"
-			say "patu-plain: bundle $bid (datapath-xdp) stopped"
+			[ ! -e "${bpffs[$s]}/xdp" ] || die "$s: pins still under ${bpffs[$s]}/xdp after 'stop $bid'"
+			say "$s: bundle $bid (datapath-xdp) stopped"
 		fi
 	else
-		say "patu-accel: bundle $bid (datapath-sockmap) active; sockops attached to ${cg[$s]}"
+		say "$s: bundle $bid (datapath-sockmap) active; sockops attached to ${cg[$s]}"
 	fi
 	plugin[$s]=$patu_home/cni/patu
 	plugin_path[$s]=$patu_home/cni
 	netconf[$s]=$tmp/$s.netconf.json
 	echo '{"cniVersion":"1.0.0","name":"'"$tag-$s"'","type":"patu"}' >"${netconf[$s]}"
 }
-say "starting two Patu agents (build: $patu_home)"
-start_agent patu-plain
-start_agent patu-accel
+say "starting $((${#setups[@]} - 1)) Patu agents (build: $patu_home)"
+for s in "${setups[@]}"; do [ "$s" = reference ] || start_agent "$s"; done
 
 # Pods: fresh netns, ADD through the setup's CNI plugin, address and host veth from the pod itself.
 add_pod() { # add_pod SETUP a|b
@@ -467,11 +592,17 @@ check_run() { # check_run SETUP PAYLOAD VETH REDIRECTED [SMALL_WRITE_SWITCHES [B
 	local s=$1 payload=$2 veth=$3 red=$4 small=${5:-0} full=${6:-0}
 	[ "$payload" -gt 0 ] || { echo "0 no-payload"; return; }
 	case $s in
+	patu-policy-*)
+		[ "$(policy_entries "$s")" -ge 2 ] || { echo "0 policy-not-in-force"; return; } ;;
+	patu-*)
+		[ ! -e "${bpffs[$s]}/policy" ] || { echo "0 policy-present"; return; } ;;
+	esac
+	case $s in
 	reference)
 		[ "$veth" -ge "$payload" ] && echo "1 payload-on-veths" || echo "0 veths-carried-less-than-payload" ;;
 	limit)  # lo counts each byte once on rx and once on tx
 		[ "$veth" -ge "$payload" ] && echo "1 payload-on-loopback" || echo "0 loopback-carried-less-than-payload" ;;
-	patu-plain)
+	patu-plain | patu-policy-plain)
 		if [ "$(sockops_on "${cg[$s]}")" != 0 ] || [ -n "$(ls -A "${bpffs[$s]}/sockmap" 2>/dev/null)" ]; then
 			echo "0 sockmap-datapath-present"
 		elif [ "$veth" -lt "$payload" ]; then
@@ -479,7 +610,7 @@ check_run() { # check_run SETUP PAYLOAD VETH REDIRECTED [SMALL_WRITE_SWITCHES [B
 		else
 			echo "1 payload-on-veths-no-sockops"
 		fi ;;
-	patu-accel)
+	patu-accel | patu-policy-accel)
 		# Redirected, or sent through TCP by the datapath's own rules (a stream of small writes; a reader
 		# behind by redirectQueueBytes); either way the datapath must be attached and every byte accounted for
 		# (TCP bytes cross both veths, so half the veth bytes count).
@@ -576,6 +707,11 @@ for s in "${setups[@]}"; do
 	[ "$ok" = 1 ] || say "WARNING: $s pre-flight check failed ($note): its figures will come out INVALID"
 done
 
+if [ "$policy" = 1 ]; then
+	time_policy_change patu-policy-accel
+	say "patu-policy-accel: a 1,000-rule change reached the kernel in $change_ms ms (median of 10: $change_samples)"
+fi
+
 size_label() { if [ $(($1 % 1024)) = 0 ]; then echo "$(($1 / 1024))KiB"; else echo "$1B"; fi; }
 iperf_sizes=() pp_sizes=()
 for b in $write_sizes; do iperf_sizes+=("$b $(size_label "$b")"); done
@@ -585,7 +721,7 @@ start_s=$SECONDS
 for ((rep = 1; rep <= reps; rep++)); do
 	# The setup order rotates with the repetition, so no setup always runs first.
 	order=()
-	for i in "${!setups[@]}"; do order+=("${setups[$(((i + rep - 1) % ${#setups[@]}))]}"); done
+	for ((i = 0; i < ${#setups[@]}; i++)); do order+=("${setups[$(((i + rep - 1) % ${#setups[@]}))]}"); done
 	for wl in "${iperf_sizes[@]}"; do
 		set -- $wl
 		for s in "${order[@]}"; do run_iperf "$rep" "$s" "$1" "$2"; done
@@ -697,6 +833,30 @@ for r in "${rows[@]}"; do
 	fi
 done
 
+# With --policy: Patu with policy against Patu without, per path.
+policy_md=$tmp/policy.md
+: >"$policy_md"
+if [ "$policy" = 1 ]; then
+	{
+		echo "## Patu with policy (50 policies, 500 rules) against Patu without"
+		echo
+		echo "| workload | metric | patu-plain | patu-policy-plain | ratio | patu-accel | patu-policy-accel | ratio |"
+		echo "|---|---|---:|---:|---:|---:|---:|---:|"
+		for r in "${rows[@]}"; do
+			set -- $r
+			w=$1 m=$2 d=$(decimals "$2")
+			pla=$(median_cell patu-plain "$w" "$m"); ppl=$(median_cell patu-policy-plain "$w" "$m")
+			acc=$(median_cell patu-accel "$w" "$m"); pac=$(median_cell patu-policy-accel "$w" "$m")
+			echo "| $(workload_label "$w") | $(metric_label "$m") | $(fmt "$pla" "$d") | $(fmt "$ppl" "$d") | $(ratio "$ppl" "$pla") | $(fmt "$acc" "$d") | $(fmt "$pac" "$d") | $(ratio "$pac" "$acc") |"
+		done
+		echo
+		echo "A 1,000-rule change (a policy file of 4 policies, 1,000 rules, added or removed), from its rename into the policy"
+		echo "directory to the new generation in the kernel (bpftool polling, so a few ms are the probe's own):"
+		echo "median $change_ms ms of 10 ($change_samples)."
+		echo
+	} >"$policy_md"
+fi
+
 # Verification summary: per setup and workload, medians over repetitions of
 # veth bytes and redirected bytes relative to the payload, and valid runs.
 verify_md=$tmp/verify.md
@@ -792,6 +952,7 @@ elapsed=$SECONDS
 	echo
 	cat "$md_table"
 	echo
+	cat "$policy_md"
 	echo "Latency: sockperf's default, half the round-trip time. CPU, whole machine: busy jiffies"
 	echo "(user+nice+system+irq+softirq) from /proc/stat over the client's run, all CPUs. CPU, pods'"
 	echo "processes: usage_usec of the setup's cgroup v2 (client and server, including kernel work done in"

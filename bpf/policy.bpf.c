@@ -499,6 +499,11 @@ static __always_inline int enforce(struct __sk_buff *skb, int to_pod)
 	int src_lower = flow_key_of(&t, &key);
 
 	cached = bpf_map_lookup_elem(&policy_flows, &key);
+	/* Generation 0: the programs are attached but no policy was written yet
+	 * (the feature is starting).  Connections that exist go on; new ones
+	 * wait (TCP retries its SYN) until the first policy is in force. */
+	if (gen == 0 && !cached && opens_flow(&t))
+		return TCX_DROP;
 	if (cached && cached->generation == gen) {
 		f = *cached;
 	} else {

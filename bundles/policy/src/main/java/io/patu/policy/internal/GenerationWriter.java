@@ -37,6 +37,10 @@ final class GenerationWriter {
         static Written empty() {
             return new Written(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         }
+
+        boolean isEmpty() {
+            return pods.isEmpty() && ingress.isEmpty() && egress.isEmpty();
+        }
     }
 
     GenerationWriter(PolicyKernelState kernel) {
@@ -61,8 +65,11 @@ final class GenerationWriter {
         Encoded encoded = Encoded.of(next);
         long generation = current() + 1;
         int slot = (int) (generation & 1);
-        waitUntilRetired();
-        clearSlot(slot);
+        if (written[slot] == null || !written[slot].isEmpty()) {
+            // Normally emptied by retire() after the last switch; not when that failed or after a restart.
+            waitUntilRetired();
+            clearSlot(slot);
+        }
         Written into = Written.empty();
         written[slot] = into;
         try {
@@ -109,6 +116,19 @@ final class GenerationWriter {
             }
         }
         return generation;
+    }
+
+    /**
+     * Empties the slot the last switch left, once no program can still be using it: off the path of the next
+     * change, which then only writes.
+     */
+    synchronized void retire() {
+        long inForce = current();
+        if (inForce == 0) {
+            return;
+        }
+        waitUntilRetired();
+        clearSlot((int) ((inForce + 1) & 1));
     }
 
     /** Waits until the slot left by the last switch may be rewritten (see {@link #RETIRE_NANOS}). */

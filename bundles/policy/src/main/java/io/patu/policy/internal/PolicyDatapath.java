@@ -32,9 +32,11 @@ import org.osgi.service.component.annotations.Deactivate;
  * pod's host veth (bpf/policy.bpf.c, docs/policy-datapath.md).
  *
  * <p>Order on a pod ADD: the tcx hooks are attached here, before the CNI ADD answers and so before the pod's
- * first packet. Order on enable: each {@link #apply} writes and switches the generation first and then hooks
- * every pod it names that has no hooks yet, then destroys every connection the policy denies in each pod's
- * namespace; a connection that slipped through while the feature was off or starting is thus ended too.
+ * first packet. Order on enable: the programs hold every new connection back while no policy has been written
+ * (generation 0: existing connections go on, a TCP SYN is retried by its sender), so none is admitted before
+ * the engine's first {@link #apply}; each apply writes and switches the generation, hooks every pod it names
+ * that has no hooks yet, then destroys every connection the policy denies in each pod's namespace (those
+ * opened while the feature was off).
  *
  * <p>Immediate: its kernel objects exist while the bundle is active. Configuration PID {@code io.patu.policy}
  * (shared with the engine), property {@code bpffsDir}.
@@ -121,10 +123,11 @@ public final class PolicyDatapath implements PolicyKernel, PodListener {
         revalidateAll();
         appliedGeneration = generation;
         long end = System.nanoTime();
+        writer.retire();
         lastApplyNanos = end - start;
         lastWriteNanos = written - start;
         lastRevalidateNanos = end - hooked;
-        LOG.fine(() -> "policy generation " + generation + " (engine " + next.generation() + ") in force after "
+        LOG.info(() -> "policy generation " + generation + " (engine " + next.generation() + ") in force after "
                 + (written - start) / 1000 + " us, node addresses and hooks " + (hooked - written) / 1000
                 + " us, sockets revalidated " + (end - hooked) / 1000 + " us");
     }

@@ -196,7 +196,9 @@ class PolicyDatapathKernelTest {
     void allowedTcpWorksWithItsRepliesDeniedTcpFailsBothFamiliesNodeAlwaysAllowedCounted() throws Exception {
         echoServer(b, 80);
         echoServer(b, 81);
-        assertTrue(NetnsPods.canConnect(c, v4(b), 80), "before any policy everything is allowed");
+        assertFalse(NetnsPods.canConnect(c, v4(b), 80), "hooked, no policy written yet: new connections wait");
+        datapath.apply(bIngress(List.of(peer(v4(c), 32, PortRange.EVERYTHING)))); // b admits c only
+        assertTrue(NetnsPods.canConnect(c, v4(b), 80), "the first policy is in force");
         datapath.apply(aToB80());
 
         Socket allowed = track(NetnsPods.connect(a, v4(b), 80, 1000));
@@ -221,6 +223,10 @@ class PolicyDatapathKernelTest {
     @Test
     void udpFollowsProtocolAndPort() throws Exception {
         datapath.apply(aToB80());
+        // The map fast paths consult (docs/veth-hooks.md): b only.
+        try (BpfMap isolated = BpfMap.openPinned(bpffs.resolve("policy").resolve("ingress_isolated"))) {
+            assertEquals(List.of(b.hostIfIndex()), isolated.keys().stream().map(PolicyLayouts::u32).toList());
+        }
         DatagramSocket on81 = track(NetNs.callIn(NetnsPods.netns(b), () -> new DatagramSocket(81)));
         DatagramSocket on80 = track(NetNs.callIn(NetnsPods.netns(b), () -> new DatagramSocket(80)));
         on81.setSoTimeout(500);
@@ -428,8 +434,28 @@ class PolicyDatapathKernelTest {
     }
 
     @Test
-    void fiftyEnableDisableCyclesLeaveNothingBehindAndEnforceEachTime() throws Exception {
+    void fiftyEnableDisableCyclesUnderTrafficLeaveNothingBehindAndEnforceEachTime() throws Exception {
+        java.util.Set<String> ourPrograms = new java.util.HashSet<>(programsOfPinnedLinks());
         echoServer(b, 80);
+        datapath.apply(aToB80());
+        Socket kept = track(NetnsPods.connect(a, v4(b), 80, 1000));
+        kept.setSoTimeout(3000);
+        AtomicBoolean cycling = new AtomicBoolean(true);
+        AtomicReference<Throwable> keptFailure = new AtomicReference<>();
+        AtomicLong roundTrips = new AtomicLong();
+        Thread talker = new Thread(() -> {
+            byte value = 0;
+            while (cycling.get()) {
+                try {
+                    roundTrip(kept, value++);
+                    roundTrips.incrementAndGet();
+                } catch (Throwable t) {
+                    keptFailure.set(t);
+                    return;
+                }
+            }
+        });
+        talker.start();
         Path pins = bpffs.resolve("policy");
         for (int cycle = 0; cycle < 50; cycle++) {
             if (datapath == null) {
@@ -437,8 +463,9 @@ class PolicyDatapathKernelTest {
                 for (Pod pod : List.of(a, b, c)) {
                     datapath.podAdded(pod);
                 }
+                datapath.apply(aToB80());
+                ourPrograms.addAll(programsOfPinnedLinks());
             }
-            datapath.apply(aToB80());
             if (cycle % 10 == 0) {
                 assertFalse(NetnsPods.canConnect(c, v4(b), 80), "enforced in cycle " + cycle);
             }
@@ -449,7 +476,29 @@ class PolicyDatapathKernelTest {
                 assertTrue(NetnsPods.canConnect(c, v4(b), 80), "disabled: everything allowed in cycle " + cycle);
             }
         }
+        cycling.set(false);
+        talker.join(5000);
+        assertEquals(null, keptFailure.get(), "a connection the policy allows lived through 50 cycles");
+        assertTrue(roundTrips.get() > 100, "and kept talking: " + roundTrips.get());
+        assertEquals(50 * 2, ourPrograms.size(), "two tc programs a cycle: " + ourPrograms);
+        String loaded = io.patu.kernel.testing.Commands.check("bpftool", "prog", "show");
+        assertEquals(List.of(), ourPrograms.stream().filter(id -> loaded.contains("\n" + id + ": ") || loaded.startsWith(id + ": ")).toList(),
+                "none of the programs of the 50 cycles is still loaded");
         assertEquals(List.of(), Arrays.stream(io.patu.kernel.testing.Commands.check("bpftool", "link", "show").split("\n"))
                 .filter(line -> line.contains("ifindex " + b.hostIfIndex() + " ")).toList(), "no link left on b's veth");
+    }
+
+    /** IDs of the programs attached through the links pinned under this test's policy directory. */
+    private List<String> programsOfPinnedLinks() throws IOException {
+        List<String> ids = new ArrayList<>();
+        try (var pins = Files.list(bpffs.resolve("policy").resolve("links"))) {
+            for (Path pin : pins.toList()) {
+                String shown = io.patu.kernel.testing.Commands.check("bpftool", "link", "show", "pinned", pin.toString());
+                java.util.regex.Matcher prog = java.util.regex.Pattern.compile("prog (\\d+)").matcher(shown);
+                assertTrue(prog.find(), shown);
+                ids.add(prog.group(1));
+            }
+        }
+        return ids;
     }
 }
