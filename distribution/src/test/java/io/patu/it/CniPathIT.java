@@ -87,6 +87,10 @@ class CniPathIT extends WithAgent {
 
             agent.gogo("stop " + bundle);
             AgentUnderTest.await("the sockmap pins to be removed", 20, () -> !Files.exists(agent.sockmapPins()));
+            // The packet datapath (full profile) would hand the segments to the other pod without the bridge and
+            // the receiver's veth: the bridge path needs it off too.
+            AgentUnderTest.assertExit(0, agent.shell("patu:disable xdp"));
+            AgentUnderTest.await("the xdp pins to be removed", 20, () -> !Files.exists(agent.bpffsDir.resolve("xdp")));
             long vethBefore = a.vethBytes() + b.vethBytes();
             long sent = PodTraffic.send(agent, a, b, 16 * MIB, "128K");
             long onVeths = a.vethBytes() + b.vethBytes() - vethBefore;

@@ -29,7 +29,8 @@ public final class XdpCommands {
     }
 
     public String xdp() {
-        return String.join("\n\n", devices().strip(), rules().strip(), pods().strip(), programs());
+        String view = String.join("\n\n", devices().strip(), rules().strip(), pods().strip(), programs());
+        return datapath.configurationError().map(e -> "ingress configuration refused: " + e + "\n\n" + view).orElse(view);
     }
 
     public String xdp(String action) {

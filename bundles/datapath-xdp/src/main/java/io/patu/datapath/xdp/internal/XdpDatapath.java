@@ -9,11 +9,11 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SequencedMap;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import org.osgi.framework.Bundle;
@@ -94,22 +94,34 @@ public final class XdpDatapath implements Datapath, PodListener {
     private final DenyRule[] rules = new DenyRule[XdpLayouts.MAX_RULES];
     /** Ingress devices attached: name -> ifindex; guarded by this. */
     private final Map<String, Integer> devices = new LinkedHashMap<>();
+    private volatile String configurationError;
 
+    /**
+     * Starts the datapath. An ingress configuration that cannot be applied (unknown device, a driver without
+     * native XDP, a malformed or overlapping rule) attaches no ingress device and no rule, and is reported in
+     * the log and by {@code patu:xdp}; delivery between pods runs all the same.
+     */
     @Activate
     public XdpDatapath(Config config) {
-        List<DenyRule> wanted = parseRules(config.denyRules());
-        Map<String, Integer> wantedDevices = resolveDevices(config.ingressDevices());
         Bpffs.ensureMounted(BPFFS_MOUNT);
         this.kernel = XdpKernelState.load(Path.of(config.bpffsDir(), FEATURE));
         try {
-            removeStaleLinks(wantedDevices);
-            apply(wanted, wantedDevices);
+            removeStaleLinks(configuredIfindexes(config));
+            if (!applyOrReport(config, "xdp ingress configuration refused, no ingress device or deny rule is in force")) {
+                // Neither the refused configuration nor what a previous agent left pinned stays in force.
+                for (String name : kernel.pinnedLinks()) {
+                    if (name.startsWith(XdpKernelState.INGRESS_LINK_PREFIX)) {
+                        kernel.removeStalePin(name);
+                    }
+                }
+                apply(List.of(), Map.of());
+            }
         } catch (RuntimeException e) {
             kernel.removeAll();
             throw e;
         }
         LOG.info(() -> "xdp datapath pinned under " + config.bpffsDir() + "; ingress devices " + devices.keySet()
-                + ", " + wanted.size() + " deny rule(s)");
+                + ", " + ruleCounters().size() + " deny rule(s)");
     }
 
     /**
@@ -118,11 +130,26 @@ public final class XdpDatapath implements Datapath, PodListener {
      */
     @Modified
     void modified(Config config) {
+        applyOrReport(config, "xdp ingress configuration refused, the previous one stays in force");
+    }
+
+    /** Applies the ingress configuration; false, logged and kept for {@code patu:xdp}, if it was refused. */
+    private boolean applyOrReport(Config config, String consequence) {
         try {
             apply(parseRules(config.denyRules()), resolveDevices(config.ingressDevices()));
-        } catch (RuntimeException e) {
-            LOG.log(Level.SEVERE, "xdp configuration refused, the previous one stays in force: " + e.getMessage(), e);
+            configurationError = null;
+            return true;
+        } catch (IllegalArgumentException e) {
+            configurationError = e.getMessage();
+            LOG.severe(() -> consequence + ": " + e.getMessage()
+                    + (e.getCause() != null ? " (" + e.getCause().getMessage() + ")" : ""));
+            return false;
         }
+    }
+
+    /** Why the last ingress configuration was refused; empty when it is in force. */
+    Optional<String> configurationError() {
+        return Optional.ofNullable(configurationError);
     }
 
     @Deactivate
@@ -311,8 +338,21 @@ public final class XdpDatapath implements Datapath, PodListener {
         return resolved;
     }
 
-    /** Link pins a previous agent left for pods whose veth is gone, or for devices no longer configured. */
-    private void removeStaleLinks(Map<String, Integer> wantedDevices) {
+    /** The ifindexes of the configured ingress devices that exist; none if the list cannot be resolved. */
+    private static Set<Integer> configuredIfindexes(Config config) {
+        try {
+            return new HashSet<>(resolveDevices(config.ingressDevices()).values());
+        } catch (IllegalArgumentException e) {
+            return Set.of();
+        }
+    }
+
+    /**
+     * Link pins a previous agent left for pods whose veth is gone, or for ingress devices no longer configured.
+     * The others are taken over in place when the pods are replayed and the configuration applied, so a deny
+     * list is never off across a restart.
+     */
+    private void removeStaleLinks(Set<Integer> keepIngress) {
         Set<Integer> present = new HashSet<>();
         try (RtNetlink host = RtNetlink.open()) {
             host.links().forEach(l -> present.add(l.index()));
@@ -320,7 +360,7 @@ public final class XdpDatapath implements Datapath, PodListener {
         for (String name : kernel.pinnedLinks()) {
             boolean pod = name.startsWith(XdpKernelState.POD_LINK_PREFIX);
             int ifindex = Integer.parseInt(name.substring(name.lastIndexOf('_') + 1));
-            if (pod ? !present.contains(ifindex) : !wantedDevices.containsValue(ifindex)) {
+            if (pod ? !present.contains(ifindex) : !keepIngress.contains(ifindex)) {
                 kernel.removeStalePin(name);
             }
         }

@@ -2,7 +2,6 @@ package io.patu.datapath.xdp.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetAddress;
@@ -135,7 +134,23 @@ class XdpIngressKernelTest {
     }
 
     @Test
-    void hostileConfigurationsAreRefusedAndAttachNothing() {
+    void theDenyListStaysInForceAcrossAnAgentRestart() throws Exception {
+        datapath = start(List.of(ingress), List.of(outsidePrefix + "3/32"));
+        fromOutside(outsidePrefix + "2", 7420, 3);
+        datapath.keepForRestart(); // the agent stops: the program stays attached
+        datapath = null;
+        assertEquals(0, fromOutside(outsidePrefix + "3", 7420, 100), "dropped with no agent running");
+        assertEquals(100, fromOutside(outsidePrefix + "2", 7420, 100));
+        datapath = start(List.of(ingress), List.of(outsidePrefix + "3/32"));
+        assertTrue(hasXdp(ingress));
+        assertEquals(0, fromOutside(outsidePrefix + "3", 7421, 100), "dropped by the next agent's program");
+        assertEquals(100, datapath.ruleCounters().get(0).droppedPackets());
+        assertEquals(List.of("link_ingress_" + datapath.deviceCounters().get(0).ifindex()),
+                datapath.links().stream().filter(l -> l.startsWith("link_ingress_")).toList(), "the same link, taken over");
+    }
+
+    @Test
+    void hostileConfigurationsAreRefusedAndAttachNothing() throws Exception {
         assertRefused(List.of("pxnope" + net.id), List.of(), "ingress device 'pxnope" + net.id + "' does not exist");
         // A bridge has no native XDP: refused, and the veth listed before it is left without a program.
         assertRefused(List.of(ingress, net.bridge), List.of(), "ingress device '" + net.bridge + "' (a virtual device "
@@ -146,24 +161,40 @@ class XdpIngressKernelTest {
                 "deny rule '10.1.0.0/16 tcp 80' overlaps deny rule '10.0.0.0/8 tcp'");
     }
 
-    private void assertRefused(List<String> devices, List<String> rules, String message) {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> start(devices, rules));
-        assertTrue(e.getMessage().contains(message), e.getMessage());
-        assertFalse(Files.exists(bpffsDir.resolve("xdp")), "nothing pinned after: " + e.getMessage());
-        assertFalse(hasXdp(ingress), "no XDP left on " + ingress + " after: " + e.getMessage());
+    /** The datapath starts for the pods, with no ingress device and no rule, and says why. */
+    private void assertRefused(List<String> devices, List<String> rules, String message) throws Exception {
+        datapath = start(devices, rules);
+        try {
+            String error = datapath.configurationError().orElseThrow();
+            assertTrue(error.contains(message), error);
+            assertTrue(new XdpCommands(datapath).xdp().startsWith("ingress configuration refused: " + error));
+            assertEquals(List.of(), datapath.deviceCounters(), "no ingress device");
+            assertEquals(List.of(), datapath.ruleCounters(), "no deny rule");
+            assertFalse(hasXdp(ingress), "no XDP left on " + ingress + " after: " + error);
+            assertTrue(datapath.links().stream().noneMatch(l -> l.startsWith("link_ingress_")), datapath.links().toString());
+            datapath.podAdded(pod.pod());
+            assertTrue(Files.exists(bpffsDir.resolve("xdp/link_pod_" + pod.pod().hostIfIndex())), "pods are served");
+        } finally {
+            datapath.close();
+            datapath = null;
+        }
+        assertFalse(Files.exists(bpffsDir.resolve("xdp")), "nothing left after " + message);
     }
 
     @Test
     void aConfigurationChangeThatCannotBeAppliedLeavesThePreviousOneInForce() throws Exception {
         datapath = start(List.of(ingress), List.of(outsidePrefix + "3/32"));
         datapath.modified(config(List.of(ingress, net.bridge), List.of("192.0.2.0/24")));
+        assertTrue(datapath.configurationError().orElseThrow().contains("cannot run native XDP"));
         datapath.modified(config(List.of(ingress), List.of("192.0.2.0/24", "192.0.2.0/25")));
+        assertTrue(datapath.configurationError().orElseThrow().contains("overlaps"));
         assertEquals(List.of(outsidePrefix + "3/32"), datapath.ruleCounters().stream().map(r -> r.rule().text()).toList());
         assertTrue(hasXdp(ingress));
         assertEquals(0, fromOutside(outsidePrefix + "3", 7400, 50), "the old rule still drops");
 
         // A good change: the device goes, the rules are replaced.
         datapath.modified(config(List.of(), List.of("192.0.2.0/24")));
+        assertTrue(datapath.configurationError().isEmpty());
         assertFalse(hasXdp(ingress));
         assertEquals(List.of("192.0.2.0/24"), datapath.ruleCounters().stream().map(r -> r.rule().text()).toList());
     }
