@@ -159,6 +159,12 @@ class EgressIT {
             assertTrue(table.contains(podV4 + "0/24") && table.contains(podV6 + "/64"), "the conflist's ranges are the pod subnets: " + table);
             String shown = agent.shell("patu:egress").stdout();
             assertTrue(shown.contains(podV4 + "0/24"), shown);
+            // One connection a family went to the masqueraded destination; the excluded one and the one
+            // between pods never met the masquerade rule.
+            for (String family : List.of("IPv4", "IPv6")) {
+                String row = shown.lines().filter(l -> l.startsWith(family + " ")).findFirst().orElseThrow(() -> new AssertionError(shown));
+                assertEquals("1", row.split("\\s{2,}")[3], "connections masqueraded, " + family + ": " + shown);
+            }
         }
         agent.stopAgent();
         String after = AgentUnderTest.nftRuleset();

@@ -27,15 +27,16 @@ public final class EgressCommands {
 
     static String table(PodEgress.Status status) {
         List<List<String>> rows = List.of(
-                row("IPv4", status.masquerade4(), status.forwarding4(), status.podNets(), status.excluded(), true),
-                row("IPv6", status.masquerade6(), status.forwarding6(), status.podNets(), status.excluded(), false));
-        return "nftables table " + status.table() + "\n"
-                + new TextTable(List.of("FAMILY", "MASQUERADE", "FORWARDING", "POD_SUBNETS", "EXCLUDED"), rows).render();
+                row("IPv4", status.masquerade4(), status.forwarding4(), status.connections4(), status.podNets(), status.excluded(), true),
+                row("IPv6", status.masquerade6(), status.forwarding6(), status.connections6(), status.podNets(), status.excluded(), false));
+        return "nftables table " + status.table() + "\n" + new TextTable(List.of("FAMILY", "MASQUERADE", "FORWARDING",
+                "CONNECTIONS_MASQUERADED", "POD_SUBNETS", "EXCLUDED"), rows).render();
     }
 
-    private static List<String> row(String family, boolean masquerade, boolean forwarding, List<Cidr> nets,
+    private static List<String> row(String family, boolean masquerade, boolean forwarding, long connections, List<Cidr> nets,
                                     List<Cidr> excluded, boolean ipv4) {
-        return List.of(family, masquerade ? "on" : "off", forwarding ? "on" : "off", join(nets, ipv4), join(excluded, ipv4));
+        return List.of(family, masquerade ? "on" : "off", forwarding ? "on" : "off", connections < 0 ? "-" : Long.toString(connections),
+                join(nets, ipv4), join(excluded, ipv4));
     }
 
     private static String join(List<Cidr> cidrs, boolean ipv4) {

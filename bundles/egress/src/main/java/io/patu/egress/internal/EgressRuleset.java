@@ -61,10 +61,10 @@ final class EgressRuleset {
         out.append("  chain postrouting {\n");
         out.append("    type nat hook postrouting priority srcnat; policy accept;\n");
         if (masquerade4) {
-            out.append("    ip saddr @pod_nets4 ip daddr != @pod_nets4 ip daddr != @excluded4 ip daddr != 224.0.0.0/4 masquerade\n");
+            out.append("    ip saddr @pod_nets4 ip daddr != @pod_nets4 ip daddr != @excluded4 ip daddr != 224.0.0.0/4 counter masquerade\n");
         }
         if (masquerade6) {
-            out.append("    ip6 saddr @pod_nets6 ip6 daddr != @pod_nets6 ip6 daddr != @excluded6 ip6 daddr != ff00::/8 masquerade\n");
+            out.append("    ip6 saddr @pod_nets6 ip6 daddr != @pod_nets6 ip6 daddr != @excluded6 ip6 daddr != ff00::/8 counter masquerade\n");
         }
         out.append("  }\n}\n");
         return out.toString();
@@ -79,6 +79,30 @@ final class EgressRuleset {
         }
         return out.toString();
     }
+
+    /** Lists the chain, whose rules carry the counters {@link #masqueraded} reads. */
+    String listChain() {
+        return "list chain " + FAMILY + " " + table + " postrouting\n";
+    }
+
+    /**
+     * Connections masqueraded so far, per family, read from the listing of {@link #listChain}: a NAT chain sees
+     * only the first packet of each connection, so the rule's packet counter counts connections. -1 for a
+     * family without a rule.
+     */
+    static long masqueraded(String chainListing, boolean ipv4) {
+        String head = (ipv4 ? "ip" : "ip6") + " saddr @";
+        for (String line : chainListing.split("\n")) {
+            String rule = line.strip();
+            java.util.regex.Matcher counter = COUNTER.matcher(rule);
+            if (rule.startsWith(head) && rule.endsWith("masquerade") && counter.find()) {
+                return Long.parseLong(counter.group(1));
+            }
+        }
+        return -1;
+    }
+
+    private static final Pattern COUNTER = Pattern.compile("counter packets (\\d+) bytes \\d+");
 
     String delete() {
         return "delete table " + FAMILY + " " + table + "\n";

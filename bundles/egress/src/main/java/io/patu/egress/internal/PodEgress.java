@@ -184,12 +184,23 @@ public final class PodEgress implements Egress, PodListener, HealthCheck {
     synchronized Status status() {
         List<Cidr> nets = new ArrayList<>(installed4);
         nets.addAll(installed6);
+        String chain;
+        try {
+            chain = nft.run(ruleset.listChain());
+        } catch (RuntimeException e) {
+            chain = ""; // the table is gone: problems() says so
+        }
         return new Status(EgressRuleset.FAMILY + " " + ruleset.table(), masquerade4, masquerade6, excluded, nets,
-                Forwarding.enabled(true), Forwarding.enabled(false));
+                Forwarding.enabled(true), Forwarding.enabled(false), EgressRuleset.masqueraded(chain, true),
+                EgressRuleset.masqueraded(chain, false));
     }
 
+    /**
+     * @param connections4 IPv4 connections masqueraded since the table was made; -1 when none are masqueraded
+     * @param connections6 the same for IPv6
+     */
     record Status(String table, boolean masquerade4, boolean masquerade6, List<Cidr> excluded, List<Cidr> podNets,
-                  boolean forwarding4, boolean forwarding6) {
+                  boolean forwarding4, boolean forwarding6, long connections4, long connections6) {
     }
 
     /** Healthy while the table is in place and forwarding is on for every family a pod has. */

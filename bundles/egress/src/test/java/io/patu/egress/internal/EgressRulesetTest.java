@@ -55,6 +55,22 @@ class EgressRulesetTest {
         assertEquals("flush set inet t pod_nets6\n", rules.podNets(false, List.of()));
     }
 
+    @Test
+    void connectionCountersAreReadFromTheChainListing() {
+        String listing = """
+                table inet t {
+                	chain postrouting {
+                		type nat hook postrouting priority srcnat; policy accept;
+                		ip saddr @pod_nets4 ip daddr != @pod_nets4 ip daddr != @excluded4 ip daddr != 224.0.0.0/4 counter packets 7 bytes 420 masquerade
+                		ip6 saddr @pod_nets6 ip6 daddr != @pod_nets6 ip6 daddr != @excluded6 ip6 daddr != ff00::/8 counter packets 0 bytes 0 masquerade
+                	}
+                }
+                """;
+        assertEquals(7, EgressRuleset.masqueraded(listing, true));
+        assertEquals(0, EgressRuleset.masqueraded(listing, false));
+        assertEquals(-1, EgressRuleset.masqueraded(listing.replaceAll("(?m)^.*ip6 saddr.*$", ""), false));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"", "1abc", "patu-egress", "a b", "x;flush ruleset", "t\"", "0"})
     void tableNamesThatAreNotNftIdentifiersAreRefused(String name) {

@@ -96,6 +96,8 @@ class PodEgressKernelTest {
                 assertTrue(ruleset.contains("fd00:9::/64"), ruleset);
                 assertTrue(ruleset.contains("198.18.0.0/15"), ruleset);
                 assertTrue(ruleset.contains("masquerade"), ruleset);
+                assertEquals(0, egress.status().connections4(), "nothing masqueraded yet, and the counter is read");
+                assertEquals(0, egress.status().connections6());
                 assertEquals("1", Files.readString(Forwarding.IPV4).strip(), "IPv4 forwarding on in the namespace");
                 assertEquals("1", Files.readString(Forwarding.IPV6).strip(), "IPv6 forwarding on in the namespace");
                 egress.podRemoved(a);

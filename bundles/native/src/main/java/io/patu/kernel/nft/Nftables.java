@@ -25,10 +25,17 @@ public final class Nftables implements AutoCloseable {
      * A context for the calling thread's network namespace.
      *
      * @throws NativeException when libnftables cannot create one
-     * @throws IllegalArgumentException when libnftables.so.1 is not installed (Debian: libnftables1)
+     * @throws IllegalStateException when libnftables.so.1 is not installed (Debian: libnftables1)
      */
     public static Nftables open() {
-        MemorySegment ctx = LibNftables.nftCtxNew(LibNftables.NFT_CTX_DEFAULT);
+        MemorySegment ctx;
+        try {
+            ctx = LibNftables.nftCtxNew(LibNftables.NFT_CTX_DEFAULT);
+        } catch (LinkageError e) {
+            // The library's lookup failed in its holder's initialiser (first time) or left the holder unusable.
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            throw new IllegalStateException("libnftables.so.1 cannot be loaded (Debian package libnftables1): " + cause.getMessage(), e);
+        }
         if (ctx.equals(MemorySegment.NULL)) {
             throw new NativeException("nft_ctx_new", 0, "libnftables could not create a context");
         }

@@ -147,6 +147,17 @@ public final class XdpDatapath implements Datapath, PodListener {
         }
     }
 
+    /**
+     * Problems for the feature's health check: its kernel state, and an ingress configuration that was
+     * refused (then no deny rule protects the node, although pods are still delivered).
+     */
+    List<String> problems() {
+        List<String> problems = new java.util.ArrayList<>(kernel.problems());
+        configurationError().ifPresent(error -> problems.add("the ingress configuration was refused, so no ingress"
+                + " device has the deny list: " + error));
+        return problems;
+    }
+
     /** Why the last ingress configuration was refused; empty when it is in force. */
     Optional<String> configurationError() {
         return Optional.ofNullable(configurationError);

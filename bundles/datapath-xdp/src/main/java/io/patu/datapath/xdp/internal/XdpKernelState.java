@@ -160,6 +160,29 @@ final class XdpKernelState {
         }
     }
 
+    /**
+     * What is missing of this datapath's kernel state, for its health check: a map pin, a link's pin, a link
+     * no longer running this datapath's program. Cheap: no walk over a map.
+     */
+    java.util.List<String> problems() {
+        java.util.List<String> problems = new java.util.ArrayList<>();
+        for (BpfMap map : object.maps()) {
+            map.pinPath().filter(pin -> !Files.exists(pin)).ifPresent(pin -> problems.add("the pin of map " + map.name()
+                    + " (" + pin + ") is gone: the next agent could not take the datapath over"));
+        }
+        links.forEach((name, link) -> {
+            if (!Files.exists(pinDir.resolve(name))) {
+                problems.add("the pin of link " + name + " is gone");
+            }
+            int expected = (name.startsWith(POD_LINK_PREFIX) ? deliver : ingress).id();
+            int running = link.info().programId();
+            if (running != expected) {
+                problems.add("link " + name + " runs program " + running + ", not this datapath's " + expected);
+            }
+        });
+        return problems;
+    }
+
     /** Names of every link pinned here, this agent's or a previous one's. */
     java.util.List<String> pinnedLinks() {
         try (Stream<Path> pins = Files.list(pinDir)) {
