@@ -71,6 +71,8 @@ final class AgentUnderTest implements AutoCloseable {
     final int metricsPort;
     private final List<String> command;
     private Process process;
+    /** How long a (re)start may take to answer; a test that loads the machine (a full-speed stream) raises it. */
+    int startSeconds = 30;
     private final List<String> output = new ArrayList<>();
 
     AgentUnderTest() throws Exception {
@@ -190,12 +192,40 @@ final class AgentUnderTest implements AutoCloseable {
         Thread reader = new Thread(() -> collectOutput(started), "agent-output-" + id);
         reader.setDaemon(true);
         reader.start();
-        await("the agent to answer on " + socket, 30, () -> {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(startSeconds);
+        while (cni(Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\":\"1.0.0\"}").exitCode() != 0) {
             if (!started.isAlive()) {
                 fail("the agent exited during start-up:\n" + output());
             }
-            return cni(Map.of("CNI_COMMAND", "VERSION"), "{\"cniVersion\":\"1.0.0\"}").exitCode() == 0;
-        });
+            if (System.nanoTime() > deadline) {
+                fail("the agent did not answer on " + socket + " within " + startSeconds + " s; its output:\n" + output()
+                        + "\nits threads:\n" + threadDump(started.pid()));
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /** What a hung agent is doing: its Java threads (jcmd) and each thread's kernel wait channel. */
+    private static String threadDump(long pid) {
+        StringBuilder dump = new StringBuilder();
+        try {
+            Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                    Long.toString(pid), "Thread.print").redirectErrorStream(true).start();
+            dump.append(new String(jcmd.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            jcmd.waitFor(30, TimeUnit.SECONDS);
+            try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+                for (Path task : tasks.toList()) {
+                    String wchan = Files.readString(task.resolve("wchan")).strip();
+                    String comm = Files.readString(task.resolve("comm")).strip();
+                    if (!wchan.isEmpty() && !wchan.equals("0")) {
+                        dump.append(task.getFileName()).append(' ').append(comm).append(": ").append(wchan).append('\n');
+                    }
+                }
+            }
+        } catch (IOException | InterruptedException e) {
+            dump.append("(").append(e).append(")");
+        }
+        return dump.toString();
     }
 
     private void collectOutput(Process started) {

@@ -130,7 +130,7 @@ class OtaIT {
 
             pack(1, variant("datapath-sockmap", "0.1.1", m -> { }, Map.of(), Map.of()));
             RedirectionWatch idle = new RedirectionWatch(start);
-            Thread.sleep(4000);
+            Thread.sleep(8000);
             idle.stop();
             RedirectionWatch update = new RedirectionWatch(start);
             AgentUnderTest.CniCall install = agent.shell("patu:ota install");
@@ -138,6 +138,8 @@ class OtaIT {
             assertEquals(0, install.exitCode(), install.stdout());
             assertTrue(install.stdout().contains("release 1 committed"), install.stdout());
             assertEquals("0.1.1", bundleVersion("io.patu.datapath-sockmap"));
+            long afterUpdate = redirected(start);
+            AgentUnderTest.await("redirection to go on after the update", 10, () -> redirected(start) > afterUpdate + (32 << 20));
 
             RedirectionWatch rollback = new RedirectionWatch(start);
             AgentUnderTest.CniCall back = agent.shell("patu:ota rollback");
@@ -200,15 +202,16 @@ class OtaIT {
         }
 
         /**
-         * The pins were there in every sample, and redirection never stood still for 1 s longer than it does on
-         * this machine with no update at all ({@code idle}: on a loaded 2-vCPU machine the stream itself pauses).
+         * The pins were there in every sample. How long redirection stood still is printed against the idle
+         * figure, not held to 1 s: on the shared 2-vCPU test machine the stream alone pauses for up to ~5 s
+         * (docs/ota.md "Measured"); a redirection that broke would stand still for good, which the caller's
+         * wait for 32 MiB more redirected bytes on the same connection catches.
          */
         void assertUnbroken(RedirectionWatch idle) {
             assertEquals(0, pinsMissing, "samples in which the pinned stats map could not be read");
-            assertTrue(samples > 50, "samples taken: " + samples);
-            long limit = Math.max(1000, idle.longestStillMillis + 1000);
-            assertTrue(longestStillMillis < limit, "longest time redirection stood still: " + longestStillMillis
-                    + " ms, over " + limit + " ms (idle: " + idle.longestStillMillis + " ms)");
+            assertTrue(samples > 10, "samples taken: " + samples);
+            assertTrue(longestStillMillis < Math.max(10_000, idle.longestStillMillis * 2), "longest time redirection stood still: "
+                    + longestStillMillis + " ms (idle: " + idle.longestStillMillis + " ms)");
         }
 
         @Override
@@ -245,6 +248,52 @@ class OtaIT {
             assertEquals(podsBefore, agent.shell("patu:pods").stdout(), "the pod registry is unchanged");
             try (TestPod c = new TestPod(agent, "c")) {
                 assertTrue(c.address.getHostAddress().startsWith(agent.subnetPrefix), "CNI ADD served by the new revision");
+            }
+            long after = redirected(start);
+            AgentUnderTest.await("redirection to go on", 10, () -> redirected(start) > after + (32 << 20));
+            client.destroy();
+            client.waitFor(30, TimeUnit.SECONDS);
+            assertTrue(server.waitFor(30, TimeUnit.SECONDS));
+            String verdict = serverOut.readLine();
+            assertTrue(verdict != null && verdict.startsWith("OK "), "no reset, no corruption (stream cut by the test): " + verdict);
+        }
+    }
+
+    /**
+     * The whole-agent restart every update of api/native/ota relies on, as a power cut gives it: kill -9 of the
+     * agent 20 times under a redirected stream. The stream is never reset and stays redirected, the restarted
+     * agent serves CNI again, pods and leases are unchanged.
+     */
+    @Test
+    void twentyKillNinesOfTheAgentUnderRedirectedTrafficBreakNoConnection() throws Exception {
+        startAgent(3, null);
+        try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
+            Process server = PodTraffic.streamCheck(agent, a, "server", a.address.getHostAddress(), "7103");
+            BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("LISTENING", serverOut.readLine());
+            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7103",
+                    Long.toString(256L << 30), "65536");
+            long[] start = agent.sockmapCounters();
+            AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
+            String pods = agent.shell("patu:pods").stdout();
+            String leases = agent.shell("patu:leases").stdout();
+            RedirectionWatch watch = new RedirectionWatch(start);
+            // The stream takes both vCPUs of a small test machine: the restarted JVM gets little of them.
+            agent.startSeconds = 180;
+            int kills = Integer.getInteger("patu.it.otaKills", 20);
+            long began = System.nanoTime();
+            for (int i = 0; i < kills; i++) {
+                agent.kill9();
+                agent.restart();
+                assertTrue(client.isAlive(), "the stream survived kill -9 number " + (i + 1));
+            }
+            watch.stop();
+            System.out.printf("%d kill -9 in %d s: %s%n", kills, (System.nanoTime() - began) / 1_000_000_000L, watch);
+            assertEquals(0, watch.pinsMissing);
+            assertEquals(pods, agent.shell("patu:pods").stdout(), "pod registry");
+            assertEquals(leases, agent.shell("patu:leases").stdout(), "leases");
+            try (TestPod c = new TestPod(agent, "c")) {
+                assertTrue(c.address.getHostAddress().startsWith(agent.subnetPrefix), "CNI ADD served by the restarted agent");
             }
             long after = redirected(start);
             AgentUnderTest.await("redirection to go on", 10, () -> redirected(start) > after + (32 << 20));
@@ -413,6 +462,32 @@ class OtaIT {
             System.out.printf("http: killed with %d bytes of %d downloaded; the retry committed%n", partial,
                     Files.size(work.resolve("www/release").resolve("io.patu.ipam-0.1.1.jar")));
         }
+    }
+
+    /**
+     * The power cut of a manual installation: bundle/ holds a jar in two versions, the newer one cut short.
+     * The launcher picks the newest complete jar instead of refusing to start (seen through 'stop', which
+     * resolves the profile's jars the same way as 'run' before it finds no agent to stop).
+     */
+    @Test
+    void twoVersionsOfAJarInBundleDoNotStopTheLauncher() throws Exception {
+        Path home = work.resolve("home");
+        Files.createDirectories(home.resolve("bin"));
+        Files.createDirectories(home.resolve("profiles"));
+        Files.createDirectories(home.resolve("bundle"));
+        Files.createDirectories(home.resolve("conf"));
+        Files.copy(DIST.resolve("bin/patu"), home.resolve("bin/patu"));
+        Files.writeString(home.resolve("profiles/full.profile"), "bundle ipam\n");
+        Files.writeString(home.resolve("conf/patu.json"), "{\"io.patu.lifecycle\": {\"stateDir\": \"" + work.resolve("state") + "\"}}");
+        Path shipped = variant("0.1.0", m -> { }, Map.of(), Map.of());
+        Files.copy(shipped, home.resolve("bundle/ipam-0.1.0.jar"));
+        byte[] newer = Files.readAllBytes(variant("0.2.0", m -> { }, Map.of(), Map.of()));
+        Files.write(home.resolve("bundle/ipam-0.2.0.jar"), java.util.Arrays.copyOf(newer, newer.length / 2));
+        Process stop = new ProcessBuilder(home.resolve("bin/patu").toString(), "stop").redirectErrorStream(true).start();
+        String out = new String(stop.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        stop.waitFor(30, TimeUnit.SECONDS);
+        assertTrue(out.contains("bundle 'ipam' is there in several versions") && out.contains("using ipam-0.1.0.jar"), out);
+        assertTrue(out.contains("no agent started by 'patu start'"), "got past the jars: " + out);
     }
 
     // --- The agent, the releases ---------------------------------------------------------------------------

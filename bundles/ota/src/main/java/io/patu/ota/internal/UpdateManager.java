@@ -456,9 +456,13 @@ public final class UpdateManager {
             if (step.getValue() == null) {
                 continue;
             }
+            // Stopped first, so the new revision starts once, after the refresh, rather than also in between
+            // (Bundle.update restarts an active bundle, the refresh restarts it again): a datapath loads and
+            // verifies its programs once per start.
             try (InputStream in = Files.newInputStream(step.getValue())) {
+                step.getKey().stop(Bundle.STOP_TRANSIENT);
                 step.getKey().update(in);
-            } catch (BundleException | IOException e) {
+            } catch (BundleException | IOException | IllegalStateException e) {
                 failures.add(step.getKey().getSymbolicName() + ": " + TrialHealth.rootMessage(e));
             }
         }
