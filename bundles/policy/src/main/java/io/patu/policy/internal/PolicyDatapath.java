@@ -161,6 +161,15 @@ public final class PolicyDatapath implements PolicyKernel, PodListener {
         return all;
     }
 
+    /** Problems for the feature's health check: its kernel state, and whether a policy was written yet. */
+    List<String> problems() {
+        List<String> problems = new ArrayList<>(kernel.problems());
+        if (appliedGeneration == 0) {
+            problems.add("no policy generation is in the kernel yet: new connections are held back until one is");
+        }
+        return problems;
+    }
+
     /** Node-wide figures: generation in force, last apply's duration, hooked veths. */
     SequencedMap<String, Long> status() {
         SequencedMap<String, Long> status = new LinkedHashMap<>();
