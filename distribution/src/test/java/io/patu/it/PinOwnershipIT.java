@@ -55,6 +55,7 @@ class PinOwnershipIT {
                 AgentUnderTest.await("the datapath to replace the old pins", 20,
                         () -> Files.exists(agent.sockmapPins().resolve("conn_state")));
                 assertTrue(agent.output().contains("do not match this datapath"), "the agent says what it replaced");
+                agent.awaitReady();
                 System.out.println("PinOwnershipIT, over old pins: " + PodTraffic.assertRedirected(agent, a, a.address, b, 16 << 20, "128K"));
             }
         } finally {

@@ -31,7 +31,9 @@ import io.patu.api.TextTable;
  * written by bin/patu from the profile's {@code require} lines) and against the health checks its bundle
  * registers. {@code patu:health} prints it for a person; the metrics feature serves it as {@code /readyz}.
  */
-@Component(service = Readiness.class,
+// Immediate: created when lifecycle starts, before any HealthCheck that also binds Readiness (the metrics
+// feature) is activated; created on first use instead, SCR met a cycle there and logged it.
+@Component(service = Readiness.class, immediate = true,
         property = {Commands.SCOPE_PROPERTY + "=" + Commands.SCOPE, Commands.FUNCTION_PROPERTY + "=health"})
 public final class AgentReadiness implements Readiness {
     private final Set<String> required;
