@@ -17,6 +17,7 @@
 #
 # Usage (as root): bench/scrape-cost.sh [--dist DIR] [--pods N] [--scrapes N] [--warmup N] [--idle S] [--profile P]
 set -euo pipefail
+. "$(dirname "$(readlink -f "$0")")/as-root.sh"
 
 bench_dir=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 dist=$bench_dir/../distribution/target/patu
@@ -41,7 +42,6 @@ while [ $# -gt 0 ]; do
         *) die "unknown option '$1' (see --help)" ;;
     esac
 done
-[ "$(id -u)" = 0 ] || die "needs root: the agent creates a bridge and loads eBPF programs"
 [ "$pods" -le 250 ] || die "--pods at most 250 (one /24)"
 dist=$(readlink -f "$dist")
 [ -x "$dist/bin/patu" ] || die "no agent at $dist (build it, or pass --dist)"
