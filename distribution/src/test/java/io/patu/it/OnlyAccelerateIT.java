@@ -45,7 +45,9 @@ class OnlyAccelerateIT extends WithAgent {
             assertTrue(left == 1 || left == 2, "the writer's socket left the sockhash (" + left + " sockets left)");
             long redirected = after[AgentUnderTest.BYTES_REDIRECTED] - before[AgentUnderTest.BYTES_REDIRECTED];
             assertTrue(redirected < SMALL_RUN * 64, "only the first messages were redirected: " + redirected);
-            assertTrue(a.vethBytes() + b.vethBytes() - vethBefore >= bytes, "the rest crossed the veths");
+            // Each byte TCP carried crosses the writer's host veth at least; the reader's is skipped when the
+            // packet datapath (datapath-xdp, profile full) delivers between the veths.
+            assertTrue(a.vethBytes() + b.vethBytes() - vethBefore >= bytes - redirected, "the rest crossed the veths");
         }
     }
 
@@ -71,7 +73,9 @@ class OnlyAccelerateIT extends WithAgent {
             assertTrue(left == 1 || left == 2, "the writer's socket left the sockhash (" + left + " sockets left)");
             long redirected = after[AgentUnderTest.BYTES_REDIRECTED] - before[AgentUnderTest.BYTES_REDIRECTED];
             assertTrue(redirected < SMALL_RUN * 16384L, "only the first writes were redirected: " + redirected);
-            assertTrue(a.vethBytes() + b.vethBytes() - vethBefore >= bytes, "the rest crossed the veths");
+            // Each byte TCP carried crosses the writer's host veth at least; the reader's is skipped when the
+            // packet datapath (datapath-xdp, profile full) delivers between the veths.
+            assertTrue(a.vethBytes() + b.vethBytes() - vethBefore >= bytes - redirected, "the rest crossed the veths");
 
             before = after;
             stream(a, b, "7421", bytes, 128 << 10);

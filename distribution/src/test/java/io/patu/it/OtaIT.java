@@ -451,6 +451,8 @@ class OtaIT {
             Path part = list(staging).get(0);
             long partial = Files.size(part);
             agent.restart();
+            // The ota feature starts a moment after the CNI socket answers.
+            agent.awaitReady();
             assertFalse(Files.exists(part), "the partial download (" + partial + " bytes) is removed at start");
             assertFalse(state().contains("trial="), state());
             assertRunsShippedIpam();
