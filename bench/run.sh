@@ -613,14 +613,17 @@ check_run() { # check_run SETUP PAYLOAD VETH REDIRECTED [SMALL_WRITE_SWITCHES [B
 	patu-accel | patu-policy-accel)
 		# Redirected, or sent through TCP by the datapath's own rules (a stream of small writes; a reader
 		# behind by redirectQueueBytes); either way the datapath must be attached and every byte accounted for
-		# (TCP bytes cross both veths, so half the veth bytes count).
+		# (TCP bytes cross both veths, so half the veth bytes count; with the packet datapath delivering
+		# between the veths they cross only the writer's, and all of them count).
+		local tcp_share=$((veth / 2))
+		[ ! -d "${bpffs[$s]}/xdp" ] || tcp_share=$veth
 		if [ "$(sockops_on "${cg[$s]}")" = 0 ]; then
 			echo "0 no-sockops-program"
 		elif [ $((red * 10)) -ge $((payload * 9)) ]; then
 			echo "1 redirected>=90%"
-		elif [ "$small" -gt 0 ] && [ $((red + veth / 2)) -ge "$payload" ]; then
+		elif [ "$small" -gt 0 ] && [ $((red + tcp_share)) -ge "$payload" ]; then
 			echo "1 small-write-stream-on-tcp"
-		elif [ "$full" -gt 0 ] && [ $((red * 2)) -ge "$payload" ] && [ $((red + veth / 2)) -ge "$payload" ]; then
+		elif [ "$full" -gt 0 ] && [ $((red * 2)) -ge "$payload" ] && [ $((red + tcp_share)) -ge "$payload" ]; then
 			echo "1 redirected-$((red * 100 / payload))%-rest-tcp-backpressure"
 		else
 			echo "0 redirected<90%"
