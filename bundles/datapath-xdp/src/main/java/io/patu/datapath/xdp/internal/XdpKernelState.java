@@ -19,6 +19,7 @@ import io.patu.kernel.bpf.BpfMap;
 import io.patu.kernel.bpf.BpfObject;
 import io.patu.kernel.bpf.BpfProgram;
 import io.patu.kernel.bpf.Bpffs;
+import io.patu.kernel.bpf.PinDirectoryLock;
 
 /**
  * The kernel objects of the packet datapath, pinned under one bpffs directory: the maps, one tcx link per pod

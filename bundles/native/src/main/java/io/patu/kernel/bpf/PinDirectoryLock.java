@@ -1,4 +1,4 @@
-package io.patu.datapath.sockmap.internal;
+package io.patu.kernel.bpf;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -17,9 +17,10 @@ import java.util.HexFormat;
  * is how a restarted agent keeps redirected connections), so a second agent configured with the same
  * directory would adopt the first one's objects, and remove them when it stops. bpffs holds no regular
  * files, so the lock lives under /run, keyed by the directory's path; the kernel drops it when the owner
- * dies, so a crashed agent never blocks the next one.
+ * dies, so a crashed agent never blocks the next one. Every datapath feature that pins objects takes one
+ * for its own directory.
  */
-final class PinDirectoryLock implements AutoCloseable {
+public final class PinDirectoryLock implements AutoCloseable {
     private static final Path LOCK_DIR = Path.of("/run/patu/locks");
 
     private final FileChannel channel;
@@ -30,7 +31,7 @@ final class PinDirectoryLock implements AutoCloseable {
         this.lock = lock;
     }
 
-    static PinDirectoryLock acquire(Path pinDir) {
+    public static PinDirectoryLock acquire(Path pinDir) {
         Path file = LOCK_DIR.resolve("pins-" + digest(pinDir.toAbsolutePath().normalize().toString()) + ".lock");
         try {
             Files.createDirectories(LOCK_DIR);
