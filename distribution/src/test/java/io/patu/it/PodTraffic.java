@@ -21,6 +21,13 @@ import com.fasterxml.jackson.databind.JsonNode;
  */
 final class PodTraffic {
     private static final Pattern SKMEM = Pattern.compile("skmem:\\(r(\\d+),rb(\\d+),");
+    /**
+     * iperf3's sending rate. These tests check where bytes go, not how fast: unpaced, the writer outruns a
+     * reader that a loaded 2-vCPU CI machine deschedules for a few milliseconds, backpressure sends it through
+     * TCP, and how much it sends there depends on the scheduler. At 1 Gbit/s the reader must stall for tens of
+     * milliseconds before its queue reaches the backpressure threshold (half its receive buffer: 4 MiB here).
+     */
+    private static final String PACED_BITRATE = "1G";
 
     private PodTraffic() {
     }
@@ -37,7 +44,7 @@ final class PodTraffic {
         try {
             AgentUnderTest.await("iperf3 to listen in " + server.name, 10, () -> listening(agent, server));
             Process sender = inPod(agent, client, "iperf3", "-c", serverAddress.getHostAddress(), "-n",
-                    Long.toString(bytes), "-l", writeSize, "-J");
+                    Long.toString(bytes), "-l", writeSize, "-b", PACED_BITRATE, "-J");
             String report = new String(sender.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!sender.waitFor(120, TimeUnit.SECONDS)) {
                 sender.destroyForcibly();
