@@ -1,25 +1,17 @@
 package io.patu.policy.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.patu.kernel.testing.Commands;
-import java.lang.foreign.MemoryLayout;
-import java.lang.foreign.StructLayout;
+import io.patu.kernel.testing.BtfLayouts;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,48 +19,9 @@ import org.junit.jupiter.api.Test;
  * and the encoders against the layouts: a change on one side alone fails the build.
  */
 class PolicyLayoutsBtfTest {
-    private static final Pattern STRUCT = Pattern.compile("^\\[\\d+\\] STRUCT '(\\w+)' size=(\\d+) vlen=(\\d+)$");
-    private static final Pattern MEMBER = Pattern.compile("^\\s+'(\\w+)' type_id=\\d+ bits_offset=(\\d+)$");
-    private static final Map<String, Long> SIZES = new HashMap<>();
-    private static final Map<String, List<String[]>> MEMBERS = new HashMap<>();
-
-    @BeforeAll
-    static void readBtf() throws Exception {
-        var url = PolicyLayoutsBtfTest.class.getResource(PolicyKernelState.OBJECT_RESOURCE);
-        assertNotNull(url, PolicyKernelState.OBJECT_RESOURCE + " is not on the test class path");
-        String dump = Commands.check("bpftool", "btf", "dump", "file", Path.of(url.toURI()).toString());
-        List<String[]> current = null;
-        for (String line : dump.split("\n")) {
-            Matcher struct = STRUCT.matcher(line);
-            Matcher member = MEMBER.matcher(line);
-            if (struct.matches()) {
-                current = new ArrayList<>();
-                SIZES.put(struct.group(1), Long.parseLong(struct.group(2)));
-                MEMBERS.put(struct.group(1), current);
-            } else if (member.matches() && current != null) {
-                current.add(new String[] {member.group(1), member.group(2)});
-            } else if (!line.startsWith("\t")) {
-                current = null;
-            }
-        }
-    }
-
     @Test
-    void everySharedStructMatchesItsBtf() {
-        for (StructLayout layout : PolicyLayouts.ALL) {
-            String name = layout.name().orElseThrow();
-            assertTrue(SIZES.containsKey(name), "struct " + name + " is not in the object's BTF");
-            assertEquals(SIZES.get(name), layout.byteSize(), "size of struct " + name);
-            List<String[]> btf = MEMBERS.get(name);
-            List<MemoryLayout> members = layout.memberLayouts();
-            assertEquals(btf.size(), members.size(), "member count of struct " + name);
-            for (int i = 0; i < members.size(); i++) {
-                String member = members.get(i).name().orElseThrow();
-                assertEquals(btf.get(i)[0], member, "member " + i + " of struct " + name);
-                long offset = layout.byteOffset(MemoryLayout.PathElement.groupElement(member));
-                assertEquals(Long.parseLong(btf.get(i)[1]), offset * 8, "offset of " + name + "." + member);
-            }
-        }
+    void everySharedStructMatchesItsBtf() throws Exception {
+        BtfLayouts.of(PolicyLayoutsBtfTest.class, PolicyKernelState.OBJECT_RESOURCE).assertMatch(PolicyLayouts.ALL);
     }
 
     @Test

@@ -1,70 +1,21 @@
 package io.patu.datapath.sockmap.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.foreign.MemoryLayout;
-import java.lang.foreign.StructLayout;
 import java.net.InetAddress;
-import java.net.URISyntaxException;
-import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.patu.kernel.testing.BtfLayouts;
 
 /**
- * The Java layouts must match what the C compiler laid out. The compiled object carries BTF for every
- * struct in bpf/include/patu_sockmap.h; this test reads it (bpftool's JSON dump) and compares sizes and
- * member offsets with {@link SockmapLayouts}, so a change on one side alone fails the build.
+ * The Java layouts must match what the C compiler laid out for bpf/include/patu_sockmap.h (the compiled object's BTF),
+ * and the encoders must write what the programs read.
  */
 class SockmapLayoutsBtfTest {
-    private static final Map<String, JsonNode> BTF_STRUCTS = new HashMap<>();
-
-    @BeforeAll
-    static void readBtf() throws Exception {
-        Path object = objectFile();
-        Process bpftool = new ProcessBuilder("bpftool", "-j", "btf", "dump", "file", object.toString())
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        JsonNode dump = new ObjectMapper().readTree(bpftool.getInputStream());
-        assertTrue(bpftool.waitFor(30, TimeUnit.SECONDS) && bpftool.exitValue() == 0, "bpftool btf dump failed");
-        for (JsonNode type : dump.get("types")) {
-            if ("STRUCT".equals(type.get("kind").asText())) {
-                BTF_STRUCTS.put(type.get("name").asText(), type);
-            }
-        }
-    }
-
-    private static Path objectFile() throws URISyntaxException {
-        var url = SockmapLayoutsBtfTest.class.getResource(SockmapKernelState.OBJECT_RESOURCE);
-        assertNotNull(url, SockmapKernelState.OBJECT_RESOURCE + " is not on the test class path");
-        return Path.of(url.toURI());
-    }
-
     @Test
-    void everySharedStructMatchesItsBtf() {
-        for (StructLayout layout : SockmapLayouts.ALL) {
-            String name = layout.name().orElseThrow();
-            JsonNode btf = BTF_STRUCTS.get(name);
-            assertNotNull(btf, "struct " + name + " is not in the object's BTF");
-            assertEquals(btf.get("size").asLong(), layout.byteSize(), "size of struct " + name);
-            List<MemoryLayout> members = layout.memberLayouts();
-            JsonNode btfMembers = btf.get("members");
-            assertEquals(btfMembers.size(), members.size(), "member count of struct " + name);
-            for (int i = 0; i < members.size(); i++) {
-                String member = members.get(i).name().orElseThrow();
-                assertEquals(btfMembers.get(i).get("name").asText(), member, "member " + i + " of struct " + name);
-                long offset = layout.byteOffset(MemoryLayout.PathElement.groupElement(member));
-                assertEquals(btfMembers.get(i).get("bits_offset").asLong(), offset * 8, "offset of " + name + "." + member);
-            }
-        }
+    void everySharedStructMatchesItsBtf() throws Exception {
+        BtfLayouts.of(SockmapLayoutsBtfTest.class, SockmapKernelState.OBJECT_RESOURCE).assertMatch(SockmapLayouts.ALL);
     }
 
     @Test
