@@ -291,20 +291,36 @@ static __always_inline void grow_receive_buffer(struct bpf_sock_ops *skops)
 }
 
 /*
- * Whether the socket of this callback holds received bytes its application
- * has not read yet.  Redirected bytes are charged to sk_rmem_alloc like
- * TCP's; the segment of a header callback is not charged yet.
+ * Whether the socket of this callback holds redirected bytes its
+ * application has not read yet: leaving sock_hash drops its psock and the
+ * messages queued there (only tcp_bpf reads them, before the TCP queue),
+ * while TCP's own queue stays with the socket.  Where the kernel counts
+ * those messages (sk_psock.msg_tot_len) only they hold a socket back, so
+ * the reader of a fast TCP stream, never quite done with TCP's queue, can
+ * leave too.  Elsewhere: any received byte not read yet (redirected bytes
+ * are charged to sk_rmem_alloc like TCP's; the segment of a header
+ * callback is not charged yet).
  */
 static __always_inline int has_unread_bytes(struct bpf_sock_ops *skops)
 {
 	struct bpf_sock *sk = skops->sk;
+	struct sk_psock *psock;
 	struct tcp_sock *tp;
+	unsigned long data;
 
 	if (!sk)
 		return 1;
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
 		return 1;
+	if (bpf_core_field_exists(struct sk_psock, msg_tot_len)) {
+		data = (unsigned long)tp->inet_conn.icsk_inet.sk.sk_user_data;
+		if (data & PATU_SK_USER_DATA_PSOCK) {
+			psock = bpf_rdonly_cast((void *)(data & ~PATU_SK_USER_DATA_FLAGS),
+						bpf_core_type_id_kernel(struct sk_psock));
+			return psock->msg_tot_len != 0;
+		}
+	}
 	return tp->inet_conn.icsk_inet.sk.sk_backlog.rmem_alloc.counter != 0;
 }
 
@@ -313,11 +329,10 @@ static __always_inline int has_unread_bytes(struct bpf_sock_ops *skops)
  * the map): tcp_bpf carries small writes on TCP one segment each, plain
  * TCP batches them.  Its peer follows: it can never be redirected to
  * again, and its own writes find no socket to redirect to.  Both then run
- * plain TCP, in order.  A socket leaves only while it holds nothing unread:
- * leaving the map drops its psock, and with it the redirected bytes still
- * queued there (only tcp_bpf reads them, before the TCP queue); until then
- * tcp_bpf keeps reading both queues in order, and the next segment or ACK
- * tries again.  Returns whether the socket is on plain TCP for good.
+ * plain TCP, in order.  A socket leaves only while no redirected byte
+ * waits in it (has_unread_bytes); until then tcp_bpf keeps reading both
+ * queues in order, and the next segment or ACK tries again.  Returns
+ * whether the socket is on plain TCP for good.
  */
 static __always_inline int leave_if_small_writes(struct bpf_sock_ops *skops, const struct patu_sock_key *key,
 						 struct patu_conn_dir *mine, const struct patu_conn_dir *theirs)

@@ -18,6 +18,11 @@
  * application chose its receive buffer with SO_RCVBUF. */
 #define PATU_SOCK_RCVBUF_LOCK 2
 
+/* include/net/sock.h: flags kept in the low bits of sk_user_data; a
+ * socket in a sockmap or sockhash has its sk_psock there, tagged PSOCK. */
+#define PATU_SK_USER_DATA_FLAGS 7UL
+#define PATU_SK_USER_DATA_PSOCK 4UL
+
 struct sock {
 	struct {
 		struct {
@@ -26,6 +31,12 @@ struct sock {
 	} sk_backlog;
 	__u8 sk_userlocks;
 	int sk_rcvbuf;
+	void *sk_user_data;
+} __attribute__((preserve_access_index));
+
+/* include/linux/skmsg.h: the sockmap state of a socket in a sockhash. */
+struct sk_psock {
+	__u32 msg_tot_len;	/* bytes redirected to this socket (ingress_msg) not read yet (newer kernels) */
 } __attribute__((preserve_access_index));
 
 struct inet_sock {
