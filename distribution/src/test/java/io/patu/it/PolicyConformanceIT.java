@@ -5,13 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
-import java.net.Inet6Address;
-import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -20,8 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
@@ -65,24 +57,13 @@ class PolicyConformanceIT {
 
     private AgentUnderTest agent;
     private final Map<String, TestPod> pods = new LinkedHashMap<>();
-    private final Map<String, Prober> probers = new LinkedHashMap<>();
+    private final Map<String, PodProber> probers = new LinkedHashMap<>();
     private int marker;
     private long probesRun;
     private long pairsChecked;
     private long retried;
     private long allowedTcpProbes;
     private long slowestApplyMillis;
-
-    /** A pod's {@link PolicyProbePod} process: requests on its stdin, answers read into a queue. */
-    private record Prober(Process process, OutputStream in, BlockingQueue<String> lines) {
-        String next(int seconds, String what) throws InterruptedException {
-            String line = lines.poll(seconds, TimeUnit.SECONDS);
-            if (line == null) {
-                fail("no answer from the prober within " + seconds + " s: " + what + (process.isAlive() ? "" : " (it exited)"));
-            }
-            return line;
-        }
-    }
 
     /** One probe of one step: source and destination (indexes into PODS) and which of the step's probe blocks. */
     private record Pair(int source, int destination, int block) {
@@ -105,10 +86,10 @@ class PolicyConformanceIT {
                         "IgnoreUnknown=1;K8S_POD_NAMESPACE=" + namespace + ";K8S_POD_NAME=" + name + ";K8S_POD_UID=uid-" + namespace + name));
             }
             for (Map.Entry<String, TestPod> pod : pods.entrySet()) {
-                probers.put(pod.getKey(), startProber(pod.getValue()));
+                probers.put(pod.getKey(), PodProber.start(agent, pod.getValue().name, 80, 81));
             }
-            for (Map.Entry<String, Prober> prober : probers.entrySet()) {
-                assertEquals("READY", prober.getValue().next(60, prober.getKey() + " to serve"), prober.getKey());
+            for (PodProber prober : probers.values()) {
+                prober.awaitReady();
             }
             long ready = System.nanoTime();
 
@@ -236,29 +217,21 @@ class PolicyConformanceIT {
             bySource.computeIfAbsent(pair.source(), s -> new ArrayList<>()).add(pair);
         }
         for (Map.Entry<Integer, List<Pair>> source : bySource.entrySet()) {
-            StringBuilder request = new StringBuilder("PROBE ").append(timeoutMillis);
+            List<String> targets = new ArrayList<>();
             for (Pair pair : source.getValue()) {
                 Probe block = step.probes().get(pair.block());
-                InetAddress address = pods.get(names.get(pair.destination())).address;
-                String host = address instanceof Inet6Address ? "[" + address.getHostAddress() + "]" : address.getHostAddress();
-                request.append(' ').append(host).append(':').append(block.port()).append('/').append(block.protocol());
+                targets.add(PodProber.target(pods.get(names.get(pair.destination())).address, block.port(), block.protocol()));
             }
-            Prober prober = probers.get(names.get(source.getKey()));
-            prober.in().write((request + "\n").getBytes(StandardCharsets.US_ASCII));
-            prober.in().flush();
+            probers.get(names.get(source.getKey())).request(timeoutMillis, targets);
         }
         Map<Pair, Boolean> results = new LinkedHashMap<>();
         for (Map.Entry<Integer, List<Pair>> source : bySource.entrySet()) {
-            String answer = probers.get(names.get(source.getKey())).next(30 + timeoutMillis / 1000, "probes from " + names.get(source.getKey()));
             List<Pair> asked = source.getValue();
-            if (!answer.startsWith("RESULT ") || answer.length() != "RESULT ".length() + asked.size()) {
-                fail("prober of " + names.get(source.getKey()) + " answered '" + answer + "' to " + asked.size() + " probes");
-            }
+            boolean[] reached = probers.get(names.get(source.getKey())).answer(asked.size(), timeoutMillis);
             for (int i = 0; i < asked.size(); i++) {
                 Pair pair = asked.get(i);
-                boolean reached = answer.charAt("RESULT ".length() + i) == '1';
-                results.put(pair, reached);
-                if (reached && step.probes().get(pair.block()).protocol().equals("TCP")) {
+                results.put(pair, reached[i]);
+                if (reached[i] && step.probes().get(pair.block()).protocol().equals("TCP")) {
                     allowedTcpProbes++;
                 }
             }
@@ -309,33 +282,11 @@ class PolicyConformanceIT {
         return out.toString().stripTrailing();
     }
 
-    private Prober startProber(TestPod pod) throws IOException {
-        Process process = PodTraffic.inPod(agent, pod, Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:+UseSerialGC", "-Xmx48m", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-                PolicyProbePod.class.getName());
-        BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.US_ASCII))) {
-                for (String line; (line = out.readLine()) != null; ) {
-                    lines.add(line);
-                }
-            } catch (IOException e) {
-                // the prober ended
-            }
-        }, "prober-" + pod.name);
-        reader.setDaemon(true);
-        reader.start();
-        return new Prober(process, process.getOutputStream(), lines);
-    }
-
     private void cleanUp() throws Exception {
         Throwable first = null;
-        for (Prober prober : probers.values()) {
+        for (PodProber prober : probers.values()) {
             try {
-                prober.in().close();
-                if (!prober.process().waitFor(10, TimeUnit.SECONDS)) {
-                    prober.process().destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                }
+                prober.close();
             } catch (Exception e) {
                 first = first == null ? e : first;
             }

@@ -20,8 +20,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * One conformance pod's processes, as the upstream e2e pods run them: servers on ports 80 and 81, TCP (accept
- * and echo) and UDP (echo), and a prober that connects to other pods on demand. Run as its own JVM inside the
+ * One conformance pod's processes, as the upstream e2e pods run them: servers on the ports given as arguments
+ * (80 and 81 without any), TCP (accept and echo) and UDP (echo), and a prober that connects to other pods on
+ * demand. Run as its own JVM inside the
  * pod's network namespace and the agent's test cgroup (so its TCP sockets are the ones socket redirection
  * sees). It prints "READY" once every server is bound, then answers each stdin line
  * {@code PROBE TIMEOUT_MS ADDRESS:PORT/PROTO ...} with one line {@code RESULT} followed by one character per
@@ -31,7 +32,7 @@ import java.util.concurrent.Future;
  * (with socket redirection, a message is what sk_msg decides on); a UDP target when a datagram comes back.
  */
 public final class PolicyProbePod {
-    static final int[] PORTS = {80, 81};
+    private static final int[] DEFAULT_PORTS = {80, 81};
     private static final byte[] PING = "patu-conformance-ping".getBytes(StandardCharsets.US_ASCII);
 
     private PolicyProbePod() {
@@ -39,7 +40,8 @@ public final class PolicyProbePod {
 
     public static void main(String[] args) throws Exception {
         ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
-        for (int port : PORTS) {
+        int[] ports = args.length == 0 ? DEFAULT_PORTS : java.util.Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
+        for (int port : ports) {
             ServerSocket tcp = new ServerSocket();
             tcp.setReuseAddress(true);
             tcp.bind(new InetSocketAddress(port), 1024);
