@@ -81,7 +81,12 @@ global_snapshot() {
 GLOBAL_BEFORE=$(global_snapshot)
 # portmap's DEL removes the container's own chain but keeps the chains all its containers share, and
 # iptables-nft keeps the nat tables it created: whatever of that was not there before goes at the end.
-nat_snapshot() { iptables-save -t nat 2>/dev/null | grep -v '^#'; ip6tables-save -t nat 2>/dev/null | grep -v '^#'; nft list tables 2>/dev/null; }
+# Other Patu agents' egress tables (inet patu_*: ITs, benchmarks) come and go with runs beside this one on a
+# shared machine; only this run's own (patu_e2e_$ID) is compared.
+nat_snapshot() {
+    iptables-save -t nat 2>/dev/null | grep -v '^#'; ip6tables-save -t nat 2>/dev/null | grep -v '^#'
+    nft list tables 2>/dev/null | awk -v own="table inet patu_e2e_$ID" '$0 == own || $0 !~ /^table inet patu_/'
+}
 NAT_BEFORE=$(nat_snapshot)
 # Processes of this run's podman other than the agent: conmon and its exit commands carry the private paths.
 podman_helpers_running() {
