@@ -27,8 +27,10 @@ import io.patu.policy.internal.ConformanceSuite.Step;
 
 /**
  * The NetworkPolicy conformance suite (bundles/policy/src/test/resources/conformance: cases from the upstream
- * Kubernetes e2e tests) on real pods through the assembled agent, twice: with socket redirection on, then with
- * it disabled ({@code patu:disable sockmap}). The agent runs the full profile (the policy feature and the tcx
+ * Kubernetes e2e tests) on real pods through the assembled agent, on every path a byte can take between two
+ * pods: with socket redirection on (as the full profile ships), with it disabled ({@code patu:disable sockmap}:
+ * packets delivered between pods by the packet datapath's tcx programs), and on the plain bridge
+ * ({@code patu:disable xdp} too). The agent runs the full profile (the policy feature and the tcx
  * packet datapath) with a policy directory of its own; nine pods x/a .. z/c are added through the CNI plugin
  * with K8S_POD_NAMESPACE/K8S_POD_NAME in CNI_ARGS, and each runs {@link PolicyProbePod}: TCP and UDP servers on
  * 80 and 81 and a prober, in the agent's test cgroup.
@@ -44,7 +46,8 @@ import io.patu.policy.internal.ConformanceSuite.Step;
  *
  * <p>With redirection on, the sockmap counters must show a redirected message for every TCP probe that got its
  * echo (the server's reply is sent once both sockets are in the sockhash); with it off, the counters of the
- * map the sk_msg program would count in, held open across the disable, must not move.
+ * map the sk_msg program would count in, held open across the disable, must not move, and the packet datapath's
+ * must show packets it delivered; on the bridge, those must not move either.
  */
 @KernelTest
 class PolicyConformanceIT {
@@ -70,7 +73,7 @@ class PolicyConformanceIT {
     }
 
     @Test
-    void everyCaseOnRealPodsWithRedirectionOnAndOff() throws Exception {
+    void everyCaseOnRealPodsWithRedirectionOnOffAndOnThePlainBridge() throws Exception {
         ConformanceSuite suite = new ConformanceSuite(DATA);
         List<Case> cases = suite.cases().stream().filter(c -> c.name().matches(ONLY)).toList();
         assertTrue(cases.size() >= (ONLY.equals(".*") ? 30 : 1), "conformance cases found in " + DATA + ": " + cases.size());
@@ -95,7 +98,7 @@ class PolicyConformanceIT {
 
             List<String> failures = new ArrayList<>();
             long[] before = agent.sockmapCounters();
-            runAll(suite, cases, dir, "on", failures);
+            runAll(suite, cases, dir, "redirection on", failures);
             long[] after = agent.sockmapCounters();
             long redirectedMsgs = after[AgentUnderTest.MSGS_REDIRECTED] - before[AgentUnderTest.MSGS_REDIRECTED];
             long socketsAdded = after[AgentUnderTest.SOCKETS_ADDED] - before[AgentUnderTest.SOCKETS_ADDED];
@@ -103,34 +106,67 @@ class PolicyConformanceIT {
             long onDone = System.nanoTime();
 
             long[] frozen;
-            try (BpfMap stats = BpfMap.openPinned(agent.sockmapPins().resolve("sockmap_stats"))) {
-                AgentUnderTest.CniCall disable = agent.shell("patu:disable sockmap");
-                assertEquals(0, disable.exitCode(), disable.stdout());
+            long[] afterOff;
+            long deliveredByTcx;
+            long deliveredOnBridge;
+            long offDone;
+            try (BpfMap sockmapStats = BpfMap.openPinned(agent.sockmapPins().resolve("sockmap_stats"));
+                 BpfMap xdpCounters = BpfMap.openPinned(xdpPins().resolve("pod_counters"))) {
+                AgentUnderTest.assertExit(0, agent.shell("patu:disable sockmap"));
                 AgentUnderTest.await("the sockmap pins to be removed", 30, () -> !Files.exists(agent.sockmapPins()));
-                frozen = AgentUnderTest.sumPerCpu(stats.lookup(new byte[4]).orElseThrow(), AgentUnderTest.SOCKMAP_COUNTERS);
-                runAll(suite, cases, dir, "off", failures);
-                long[] afterOff = AgentUnderTest.sumPerCpu(stats.lookup(new byte[4]).orElseThrow(), AgentUnderTest.SOCKMAP_COUNTERS);
-                assertArrayEquals(frozen, afterOff, "with socket redirection disabled no socket entered a sockhash and no message was redirected");
+                frozen = sockmapCounters(sockmapStats);
+                long delivered = delivered(xdpCounters);
+                runAll(suite, cases, dir, "redirection off", failures);
+                deliveredByTcx = delivered(xdpCounters) - delivered;
+                offDone = System.nanoTime();
+
+                AgentUnderTest.assertExit(0, agent.shell("patu:disable xdp"));
+                AgentUnderTest.await("the packet datapath's pins to be removed", 30, () -> !Files.exists(xdpPins()));
+                delivered = delivered(xdpCounters);
+                runAll(suite, cases, dir, "plain bridge", failures);
+                deliveredOnBridge = delivered(xdpCounters) - delivered;
+                afterOff = sockmapCounters(sockmapStats);
             }
             long end = System.nanoTime();
 
             int steps = cases.stream().mapToInt(c -> c.steps().size()).sum();
-            System.out.printf("PolicyConformanceIT: %d cases (%d steps) x 2 paths = %d case runs; %d ordered pairs checked, "
+            System.out.printf("PolicyConformanceIT: %d cases (%d steps) x 3 paths = %d case runs; %d ordered pairs checked, "
                             + "%d probes run (%d retried); slowest step in force %d ms after its rename; "
                             + "redirection on: %d allowed TCP probes, %d messages redirected, %d sockets added; "
-                            + "off: sockmap counters unchanged; set-up %d s, on %d s, off %d s, total %d s%n",
-                    cases.size(), steps, cases.size() * 2, pairsChecked, probesRun, retried, slowestApplyMillis,
-                    allowedTcpOn, redirectedMsgs, socketsAdded, seconds(ready - started), seconds(onDone - ready),
-                    seconds(end - onDone), seconds(end - started));
+                            + "redirection off: sockmap counters unchanged, %d packets delivered by tcx; plain bridge: %d; "
+                            + "set-up %d s, on %d s, off %d s, bridge %d s, total %d s%n",
+                    cases.size(), steps, cases.size() * 3, pairsChecked, probesRun, retried, slowestApplyMillis,
+                    allowedTcpOn, redirectedMsgs, socketsAdded, deliveredByTcx, deliveredOnBridge, seconds(ready - started),
+                    seconds(onDone - ready), seconds(offDone - onDone), seconds(end - offDone), seconds(end - started));
             if (!failures.isEmpty()) {
                 fail(failures.size() + " step(s) differ from the expected reachability:\n\n" + String.join("\n\n", failures));
             }
             assertTrue(allowedTcpOn > 0, "some TCP probes were allowed with redirection on");
+            assertArrayEquals(frozen, afterOff, "with socket redirection disabled no socket entered a sockhash and no message was redirected");
+            assertTrue(deliveredByTcx > 0, "with redirection off, the packet datapath delivered between pods (tcx)");
+            assertEquals(0, deliveredOnBridge, "with both datapaths disabled, every packet took the bridge");
             assertTrue(redirectedMsgs >= allowedTcpOn, "every allowed TCP probe's echo was redirected: " + redirectedMsgs
                     + " messages for " + allowedTcpOn + " probes");
         } finally {
             cleanUp();
         }
+    }
+
+    private Path xdpPins() {
+        return agent.bpffsDir.resolve("xdp");
+    }
+
+    private static long[] sockmapCounters(BpfMap stats) {
+        return AgentUnderTest.sumPerCpu(stats.lookup(new byte[4]).orElseThrow(), AgentUnderTest.SOCKMAP_COUNTERS);
+    }
+
+    /** Packets the packet datapath delivered straight into pods (pod_counters' first field), all pods, all CPUs. */
+    private static long delivered(BpfMap podCounters) {
+        long sum = 0;
+        for (byte[] key : podCounters.keys()) {
+            sum += podCounters.lookup(key).map(v -> AgentUnderTest.sumPerCpu(v, 3)[0]).orElse(0L);
+        }
+        return sum;
     }
 
     private static long seconds(long nanos) {
@@ -243,7 +279,7 @@ class PolicyConformanceIT {
     /** The expected and the observed matrix of each block that differs, the pairs that differ, and their verdicts. */
     private String describe(Case c, Step step, String path, Map<Pair, Boolean> observed, List<Pair> differing) {
         List<String> names = ConformanceSuite.PODS;
-        StringBuilder out = new StringBuilder(c.name() + " step " + step.number() + " (redirection " + path + "), upstream \""
+        StringBuilder out = new StringBuilder(c.name() + " step " + step.number() + " (path: " + path + "), upstream \""
                 + c.upstreamTitle() + "\"");
         for (int block = 0; block < step.probes().size(); block++) {
             int b = block;
