@@ -40,7 +40,7 @@ public final class PolicyProbePod {
 
     public static void main(String[] args) throws Exception {
         ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
-        int[] ports = args.length == 0 ? DEFAULT_PORTS : java.util.Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
+        int[] ports = args.length == 0 ? DEFAULT_PORTS : Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
         for (int port : ports) {
             ServerSocket tcp = new ServerSocket();
             tcp.setReuseAddress(true);
