@@ -2,7 +2,9 @@
 # podman-on-patu.sh: podman containers on a Patu CNI network, chained with the reference portmap plugin
 # as a podman network would be. Two containers talk TCP: the sk_msg redirect counters must carry the
 # payload and their veths must not. A third publishes a port (podman run -p): a connection to it on the
-# host reaches the container, and podman rm removes portmap's rules.
+# host reaches the container, and podman rm removes portmap's rules. A fourth reaches an "outside" namespace
+# as the node (egress). Last, a policy file (v1 Pod objects naming the containers, and a NetworkPolicy) lets one
+# container reach another and denies a third.
 #
 # Run as root on Debian 12 after the build (mvn -B -q install -DskipTests):
 #     sudo tests/podman/podman-on-patu.sh
@@ -79,7 +81,12 @@ global_snapshot() {
 GLOBAL_BEFORE=$(global_snapshot)
 # portmap's DEL removes the container's own chain but keeps the chains all its containers share, and
 # iptables-nft keeps the nat tables it created: whatever of that was not there before goes at the end.
-nat_snapshot() { iptables-save -t nat 2>/dev/null | grep -v '^#'; ip6tables-save -t nat 2>/dev/null | grep -v '^#'; nft list tables 2>/dev/null; }
+# Other Patu agents' egress tables (inet patu_*: ITs, benchmarks) come and go with runs beside this one on a
+# shared machine; only this run's own (patu_e2e_$ID) is compared.
+nat_snapshot() {
+    iptables-save -t nat 2>/dev/null | grep -v '^#'; ip6tables-save -t nat 2>/dev/null | grep -v '^#'
+    nft list tables 2>/dev/null | awk -v own="table inet patu_e2e_$ID" '$0 == own || $0 !~ /^table inet patu_/'
+}
 NAT_BEFORE=$(nat_snapshot)
 # Processes of this run's podman other than the agent: conmon and its exit commands carry the private paths.
 podman_helpers_running() {
@@ -481,3 +488,79 @@ echo
 
 [ "$peer" = "$out_net.1" ] || fail "the outside saw '${peer:-no connection}', not the node's address $out_net.1"
 log "OK: a container reached the outside, masqueraded to the node's address"
+
+# --- policy: a policy file denies one container and allows another -----------------------------------------
+# podman 4.3 passes a container's name to CNI (K8S_POD_NAME) and nothing else: not its --labels. So the
+# containers are described by v1 Pod objects in the agent's policy directory, as README "Network policy"
+# tells podman users to do. The denied container carries --label app=web, the label the policy allows: it
+# must not matter, the Pod object says app=other.
+POLICY_DIR=$(jq -r '."io.patu.policy".policyDir' "$TMP/agent.json")
+ctr_db=$NET-pdb; ctr_web=$NET-pweb; ctr_other=$NET-pother
+mkdir -p "$POLICY_DIR"
+cat >"$POLICY_DIR/.podman.yaml.new" <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: $ctr_db, namespace: default, labels: {app: db}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: $ctr_web, namespace: default, labels: {app: web}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: $ctr_other, namespace: default, labels: {app: other}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-from-web, namespace: default}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: $PORT}]}]
+EOF
+mv "$POLICY_DIR/.podman.yaml.new" "$POLICY_DIR/podman.yaml"   # in one step: hidden files are not read
+pm run -d --name "$ctr_db" "${run_opts[@]}" "$IMAGE" \
+    sh -c "while true; do echo hello-from-db | nc -l -p $PORT; done" >/dev/null || fail "podman run of $ctr_db failed"
+pm run -d --name "$ctr_web" "${run_opts[@]}" "$IMAGE" sleep 3600 >/dev/null || fail "podman run of $ctr_web failed"
+pm run -d --name "$ctr_other" --label app=web "${run_opts[@]}" "$IMAGE" sleep 3600 >/dev/null \
+    || fail "podman run of $ctr_other failed"
+for c in "$ctr_db" "$ctr_web" "$ctr_other"; do NETNS+=("$(netns_of "$c")"); VETHS+=("$(host_veth_of "$c")"); done
+ip_db=$(ip_of "$ctr_db")
+wait_listen "$ctr_db" "$(netns_of "$ctr_db")"
+policies=""
+for i in $(seq 100); do
+    policies=$("$PATU" shell patu:policies 2>&1 || true)
+    grep -q "db-from-web .*default/$ctr_db" <<<"$policies" && break
+    [ "$i" -lt 100 ] || fail "the policy does not select $ctr_db within 10 s:
+$policies"
+    sleep 0.1
+done
+# The client reads the greeting; 'sleep 1 |' keeps its stdin open meanwhile (busybox nc stops at EOF on stdin).
+# A connection the policy denies is dropped: nc's connect times out (-w 3).
+connect_from() { timeout 20 podman exec "$1" sh -c "sleep 1 | nc -w 3 $ip_db $PORT" 2>&1 || true; }
+denied_before=$("$PATU" shell "patu:policystats default/$ctr_db" | awk 'NR == 2 { print $5 }')
+reply_web=$(connect_from "$ctr_web")
+reply_other=$(connect_from "$ctr_other")
+denied_after=$("$PATU" shell "patu:policystats default/$ctr_db" | awk 'NR == 2 { print $5 }')
+pods=$("$PATU" shell patu:pods)
+verdict_web=$("$PATU" shell "patu:verdict default/$ctr_web default/$ctr_db $PORT" | head -n 1)
+verdict_other=$("$PATU" shell "patu:verdict default/$ctr_other default/$ctr_db $PORT" | head -n 1)
+
+echo
+echo "== policy: report"
+printf '  %-30s %s\n' "policy file" "$POLICY_DIR/podman.yaml (Pod objects for the 3 containers, db-from-web)"
+printf '  %-30s %s\n' "$ctr_web (app=web)" "read '${reply_web//$'\n'/ }'; $verdict_web"
+printf '  %-30s %s\n' "$ctr_other (app=other)" "read '${reply_other//$'\n'/ }'; $verdict_other"
+printf '  %-30s %s\n' "INGRESS_DENIED of $ctr_db" "$denied_before -> $denied_after (patu:policystats)"
+echo "$pods" | grep -- "$NET-p" | sed 's/^/  patu:pods  /'
+echo
+
+for c in "$ctr_db" "$ctr_web" "$ctr_other"; do
+    grep -q "default/$c" <<<"$pods" || fail "patu:pods does not show default/$c: podman's K8S_POD_NAME did not arrive"
+done
+[ "$reply_web" = hello-from-db ] || fail "$ctr_web (allowed) read '$reply_web', not the greeting"
+[[ "$reply_other" != *hello-from-db* ]] || fail "$ctr_other (denied) reached $ctr_db: '$reply_other'"
+[[ "$verdict_web" == *": allow" ]] && [[ "$verdict_other" == *": deny" ]] \
+    || fail "patu:verdict disagrees: '$verdict_web' / '$verdict_other'"
+[ "${denied_after:-0}" -gt "${denied_before:-0}" ] || fail "$ctr_db's INGRESS_DENIED did not grow ($denied_before -> $denied_after)"
+pm rm -f -t 0 "$ctr_db" "$ctr_web" "$ctr_other" >/dev/null || fail "podman rm failed"
+log "OK: a policy file allowed one container and denied another (labels from Pod objects, not podman --label)"

@@ -124,10 +124,15 @@ final class PodTraffic {
 
     /** A command in the pod's namespace, started from inside the agent's test cgroup. */
     static Process inPod(AgentUnderTest agent, TestPod pod, String... command) throws IOException {
+        return inNetns(agent, pod.name, command);
+    }
+
+    /** A command in the named network namespace, started from inside the agent's test cgroup. */
+    static Process inNetns(AgentUnderTest agent, String netnsName, String... command) throws IOException {
         // sh joins the cgroup first ($0), then becomes the command in the pod's namespace ($1).
         List<String> line = new ArrayList<>(List.of("sh", "-c",
                 "echo $$ > \"$0/cgroup.procs\" && ns=\"$1\" && shift && exec ip netns exec \"$ns\" \"$@\"",
-                agent.cgroup.toString(), pod.name));
+                agent.cgroup.toString(), netnsName));
         line.addAll(List.of(command));
         return new ProcessBuilder(line).redirectError(ProcessBuilder.Redirect.DISCARD).start();
     }

@@ -22,6 +22,8 @@ final class TestPod implements AutoCloseable {
     final String hostVeth;
     /** The network configuration ADD, CHECK and DEL are given. */
     final String config;
+    /** CNI_ARGS of every call (K8S_POD_NAMESPACE=...;K8S_POD_NAME=...), or null for none. */
+    final String cniArgs;
 
     TestPod(AgentUnderTest agent, String name) throws Exception {
         this(agent, name, CONFIG);
@@ -29,8 +31,14 @@ final class TestPod implements AutoCloseable {
 
     /** A pod made with the network configuration {@code netconf} instead of {@link #CONFIG}. */
     TestPod(AgentUnderTest agent, String name, String netconf) throws Exception {
+        this(agent, name, netconf, null);
+    }
+
+    /** A pod whose runtime passes {@code cniArgs} as CNI_ARGS, as kubelet names its pods (null: none). */
+    TestPod(AgentUnderTest agent, String name, String netconf, String cniArgs) throws Exception {
         this.agent = agent;
         this.config = netconf;
+        this.cniArgs = cniArgs;
         this.name = "patu-it-" + agent.id + "-" + name;
         this.containerId = "it-" + agent.id + "-" + name;
         this.netns = NetNs.create(this.name);
@@ -48,8 +56,12 @@ final class TestPod implements AutoCloseable {
     }
 
     Map<String, String> env(String command) {
-        return Map.of("CNI_COMMAND", command, "CNI_CONTAINERID", containerId, "CNI_NETNS", netns.toString(),
-                "CNI_IFNAME", "eth0", "CNI_PATH", "/usr/lib/cni");
+        Map<String, String> env = new java.util.HashMap<>(Map.of("CNI_COMMAND", command, "CNI_CONTAINERID", containerId,
+                "CNI_NETNS", netns.toString(), "CNI_IFNAME", "eth0", "CNI_PATH", "/usr/lib/cni"));
+        if (cniArgs != null) {
+            env.put("CNI_ARGS", cniArgs);
+        }
+        return Map.copyOf(env);
     }
 
     AgentUnderTest.CniCall del() {

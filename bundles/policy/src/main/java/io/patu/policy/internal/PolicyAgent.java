@@ -37,7 +37,8 @@ import io.patu.api.PodMetadataSource;
  * The policy control plane: owns the policy directory's watcher, hears about local pods, joins them with
  * their metadata (the directory's Pod and Namespace objects, then any other {@link PodMetadataSource}),
  * compiles NetworkPolicy semantics and hands every new {@link CompiledPolicy} to the {@link PolicyKernel}.
- * Its service is also the Gogo commands {@code patu:policies} and {@code patu:verdict}.
+ * Its service is also the Gogo commands {@code patu:policies} and {@code patu:verdict} ({@link PolicyCommands} has
+ * the counters).
  */
 @Component(service = {PodListener.class, PolicyAgent.class}, immediate = true, configurationPid = PolicyAgent.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL,
@@ -238,11 +239,10 @@ public final class PolicyAgent implements PodListener {
         }
     }
 
-    /** {@code namespace/name} of the local pod whose host veth has this ifindex, for counters; null if none. */
-    String podName(int hostIfIndex) {
+    /** The local pod whose host veth has this ifindex, as policy sees it (for the counters); empty if none. */
+    java.util.Optional<LocalPod> localPod(int hostIfIndex) {
         synchronized (lock) {
-            return inputs.pods().stream().filter(p -> p.pod().hostIfIndex() == hostIfIndex).map(LocalPod::displayName)
-                    .findFirst().orElse(null);
+            return inputs.pods().stream().filter(p -> p.pod().hostIfIndex() == hostIfIndex).findFirst();
         }
     }
 
