@@ -7,6 +7,7 @@ import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
@@ -51,6 +52,15 @@ final class PolicyDirectory implements AutoCloseable {
     private final Map<String, Problem> fileProblems = new TreeMap<>();
     /** Digest of each file's bytes when last read: an unchanged file is not parsed again (parsing is the cost). */
     private final Map<String, String> digests = new HashMap<>();
+    /**
+     * Size, modification time and inode of each file when last read, if it was last modified well before:
+     * a file with the same stamp is not read again (renaming a file in gives it another inode).
+     */
+    private final Map<String, Stamp> stamps = new HashMap<>();
+
+    private record Stamp(long size, long modifiedMicros, Object fileKey) {
+    }
+
     /** The documents of each YAML file as last read: a changed file parses only its changed documents. */
     private final Map<String, Map<String, PolicyFiles.Chunk>> chunks = new HashMap<>();
     private final Thread thread;
@@ -211,6 +221,23 @@ final class PolicyDirectory implements AutoCloseable {
                 }
                 seen.add(name);
                 try {
+                    BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
+                    Stamp stamp = new Stamp(attributes.size(), attributes.lastModifiedTime().to(TimeUnit.MICROSECONDS),
+                            attributes.fileKey());
+                    if (stamp.equals(stamps.get(name)) && digests.containsKey(name)) {
+                        Problem unchanged = fileProblems.get(name);
+                        if (unchanged != null) {
+                            problems.put(name, unchanged);
+                        }
+                        continue;
+                    }
+                    // A file modified less than a second before this read might be modified again within the
+                    // same timestamp tick: its stamp is not trusted, next time it is read (and digested) again.
+                    if (stamp.modifiedMicros() < PolicyDirectory.nowMicros() - 1_000_000L) {
+                        stamps.put(name, stamp);
+                    } else {
+                        stamps.remove(name);
+                    }
                     byte[] bytes = PolicyFiles.readBytes(file);
                     String digest = PolicyFiles.digest(bytes);
                     if (digest.equals(digests.get(name))) {
@@ -237,6 +264,7 @@ final class PolicyDirectory implements AutoCloseable {
         inForce.keySet().retainAll(seen);
         digests.keySet().retainAll(seen);
         chunks.keySet().retainAll(seen);
+        stamps.keySet().retainAll(seen);
         DirectoryContent next = merge(problems, seen.size());
         boolean changed = !next.equals(current) || !problems.equals(fileProblems);
         fileProblems.clear();
