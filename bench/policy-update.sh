@@ -18,10 +18,13 @@
 #                      and flattening), kernel write + switch
 #
 # Reports p50/p95/max over the changes (the first --warmup changes are left out: they load and compile
-# classes). Everything is removed afterwards, also on failure or Ctrl-C.
+# classes), then the agent's idle RSS (VmRSS after --idle seconds without a change). With --without-policy
+# the same agent and pods run with the policy feature disabled (features.json) and no change is made: the
+# idle RSS to compare with (issue 10: at most 8 MiB more with the bundle and the 1,000-rule set loaded).
+# Everything is removed afterwards, also on failure or Ctrl-C.
 #
 # Usage (as root): bench/policy-update.sh [--dist DIR] [--changes N] [--warmup N] [--layout files|single]
-#                  [--pods N]
+#                  [--pods N] [--idle S] [--without-policy]
 set -euo pipefail
 . "$(dirname "$(readlink -f "$0")")/as-root.sh"
 
@@ -31,6 +34,8 @@ changes=40
 warmup=5
 layout=files
 npods=20
+idle=10
+without_policy=0
 cg_root=/sys/fs/cgroup/unified
 
 die() { echo "policy-update: $*" >&2; exit 1; }
@@ -43,7 +48,9 @@ while [ $# -gt 0 ]; do
         --warmup) warmup=$2; shift 2 ;;
         --layout) layout=$2; shift 2 ;;
         --pods) npods=$2; shift 2 ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --idle) idle=$2; shift 2 ;;
+        --without-policy) without_policy=1; shift ;;
+        -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option '$1' (see --help)" ;;
     esac
 done
@@ -175,6 +182,10 @@ jq -n --arg bridge "pqb$id" --arg socket "$socket" --arg state "$work/state" --a
     "io.patu.policy": {bpffsDir: $bpffs, policyDir: $policy}}' >"$config"
 echo '{"cniVersion":"1.0.0","name":"polbench-'"$id"'","type":"patu"}' >"$work/netconf.json"
 write_set
+if [ "$without_policy" = 1 ]; then
+    mkdir -p "$work/state"
+    echo '{"disabled": ["policy"]}' >"$work/state/features.json"
+fi
 rules=$(cat "$policy_dir"/policies*.yaml | grep -cE '^  - (from|to):')
 say "$rules rules in $(ls "$policy_dir" | wc -l) files ($layout), $npods pods; agent $dist, config $config"
 
@@ -182,7 +193,8 @@ say "$rules rules in $(ls "$policy_dir" | wc -l) files ($layout), $npods pods; a
 agent_pid=$!
 generation_pin=$bpffs/policy/policy_generation
 for i in $(seq 600); do
-    echo '{"cniVersion":"1.0.0"}' | PATU_SOCKET=$socket CNI_COMMAND=VERSION "$dist/cni/patu" >/dev/null 2>&1 && [ -e "$generation_pin" ] && break
+    echo '{"cniVersion":"1.0.0"}' | PATU_SOCKET=$socket CNI_COMMAND=VERSION "$dist/cni/patu" >/dev/null 2>&1 \
+        && { [ "$without_policy" = 1 ] || [ -e "$generation_pin" ]; } && break
     kill -0 "$agent_pid" 2>/dev/null || { tail -n 30 "$log" >&2; die "the agent exited during start-up"; }
     [ "$i" -lt 600 ] || { tail -n 30 "$log" >&2; die "the agent did not start within 60 s"; }
     sleep 0.1
@@ -196,6 +208,17 @@ for p in $(seq 0 $((npods - 1))); do
     pods+=("$p")
     out=$(cni ADD "$p") || die "CNI ADD of pod $p failed: $out"
 done
+rss_report() { # the agent's JVM after --idle seconds without a change
+    sleep "$idle"
+    [ "$(cat "/proc/$agent_pid/comm")" = java ] || die "pid $agent_pid is not the agent's JVM"
+    awk -v idle="$idle" -v what="$1" '/^VmRSS:/ { printf "idle RSS (%s, %d s after the last change): %.1f MiB\n", what, idle, $2 / 1024 }' "/proc/$agent_pid/status"
+}
+if [ "$without_policy" = 1 ]; then
+    say "agent ready, $npods pods added, policy disabled"
+    echo "Patu without policy (features.json disables it), $npods pods; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+    rss_report "policy disabled"
+    exit 0
+fi
 say "agent ready, $npods pods added, kernel generation $(kernel_generation)"
 
 # ------------------------------------------------------------------------------------------------- changes
@@ -248,3 +271,4 @@ echo "| ms | $(pct 50 "$samples") | $(pct 95 "$samples") | $(pct 100 "$samples")
 echo
 echo "stages, medians (ms): watcher woke $(median_col 1), quiet period $(median_col 2), read+parse $(median_col 3), compile $(median_col 4), kernel write+switch $(median_col 5)"
 grep 'policy change in force at' "$log" | tail -n 1 | sed 's/^/last: /'
+rss_report "policy with $rules rules, after $((changes + warmup)) changes"
