@@ -264,11 +264,13 @@ pct() { # pct P FILE (values in us) -> ms
 }
 median_col() { awk -v c="$1" '{ print $c }' "$stages" | sort -n | awk '{ v[NR] = $1 } END { printf "%.1f", v[int((NR + 1) / 2)] / 1000 }'; }
 echo "Patu policy update: $rules rules, $npods pods, layout $layout, $changes changes (after $warmup warm-up); $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo
-echo "| rename to kernel | p50 | p95 | max |"
-echo "|---|---:|---:|---:|"
-echo "| ms | $(pct 50 "$samples") | $(pct 95 "$samples") | $(pct 100 "$samples") |"
-echo
-echo "stages, medians (ms): watcher woke $(median_col 1), quiet period $(median_col 2), read+parse $(median_col 3), compile $(median_col 4), kernel write+switch $(median_col 5)"
-grep 'policy change in force at' "$log" | tail -n 1 | sed 's/^/last: /'
+if [ -s "$samples" ]; then
+    echo
+    echo "| rename to kernel | p50 | p95 | max |"
+    echo "|---|---:|---:|---:|"
+    echo "| ms | $(pct 50 "$samples") | $(pct 95 "$samples") | $(pct 100 "$samples") |"
+    echo
+    echo "stages, medians (ms): watcher woke $(median_col 1), quiet period $(median_col 2), read+parse $(median_col 3), compile $(median_col 4), kernel write+switch $(median_col 5)"
+    grep 'policy change in force at' "$log" | tail -n 1 | sed 's/^/last: /' || true
+fi
 rss_report "policy with $rules rules, after $((changes + warmup)) changes"
