@@ -97,7 +97,7 @@ final class AgentUnderTest implements AutoCloseable {
         this(null, null, sharedBpffsDir, Map.of());
     }
 
-    private AgentUnderTest(String profile, String featuresJson, Path sharedBpffsDir,
+    AgentUnderTest(String profile, String featuresJson, Path sharedBpffsDir,
                            Map<String, Map<String, Object>> extraConfig) throws Exception {
         bpffsDir = sharedBpffsDir != null ? sharedBpffsDir : Path.of("/sys/fs/bpf/patu-it-" + id);
         ownsBpffsDir = sharedBpffsDir == null;

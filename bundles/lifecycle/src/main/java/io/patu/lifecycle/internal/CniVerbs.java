@@ -42,6 +42,17 @@ final class CniVerbs {
     private final Supplier<IpAllocator> ipam;
     private final Supplier<List<PodListener>> listeners;
     private final NetconfKeys netconfKeys;
+    private final StartGate gate;
+
+    /**
+     * What of the profile's features is still starting ({@link FeatureStartGate}), one line each; empty when
+     * every feature has started. Answers at once (the wait happens before the call reaches the verbs).
+     */
+    interface StartGate {
+        StartGate OPEN = List::of;
+
+        List<String> starting();
+    }
 
     CniVerbs(PodPlumbing plumbing, PodRegistry registry, Supplier<IpAllocator> ipam,
              Supplier<List<PodListener>> listeners) {
@@ -50,11 +61,17 @@ final class CniVerbs {
 
     CniVerbs(PodPlumbing plumbing, PodRegistry registry, Supplier<IpAllocator> ipam,
              Supplier<List<PodListener>> listeners, Supplier<Egress> egress) {
+        this(plumbing, registry, ipam, listeners, egress, StartGate.OPEN);
+    }
+
+    CniVerbs(PodPlumbing plumbing, PodRegistry registry, Supplier<IpAllocator> ipam,
+             Supplier<List<PodListener>> listeners, Supplier<Egress> egress, StartGate gate) {
         this.plumbing = plumbing;
         this.registry = registry;
         this.ipam = ipam;
         this.listeners = listeners;
         this.netconfKeys = new NetconfKeys(plumbing.bridgeName(), egress);
+        this.gate = gate;
     }
 
     /** The answer to a request the socket server refused before it was complete. */
@@ -100,6 +117,7 @@ final class CniVerbs {
             throw new PatuException(CniError.INVALID_ENVIRONMENT, "CNI_NETNS " + CniRequest.printable(netns.toString())
                     + " is not a network namespace");
         }
+        awaitFeatures();
         IpAllocator allocator = ipam.get();
         if (allocator == null) {
             throw new PatuException(CniError.NOT_AVAILABLE, "the ipam feature is not running, so no address can be given",
@@ -255,8 +273,31 @@ final class CniVerbs {
         }
     }
 
-    /** STATUS succeeds only when an ADD could: the ipam feature runs and its pool has a free address. */
+    /**
+     * Before anything of an ADD happens: every feature of the profile must have started (a pod added while,
+     * say, policy starts would run unisolated). The ADD waited a bounded time for that before it got here;
+     * if one is still starting, it is refused with "try again later".
+     */
+    private void awaitFeatures() {
+        List<String> starting = gate.starting();
+        if (!starting.isEmpty()) {
+            throw new PatuException(CniError.TRY_AGAIN, "the agent's features are still starting, so the pod would not get"
+                    + " all of them (" + String.join("; ", starting) + "); nothing was changed, try again later",
+                    "patu:health shows what each feature waits for; a feature that should not run: patu:disable NAME", null);
+        }
+    }
+
+    /**
+     * STATUS succeeds only when an ADD could: every feature started, the ipam feature runs and its pool has a
+     * free address.
+     */
     private WireResponse status() {
+        List<String> starting = gate.starting();
+        if (!starting.isEmpty()) {
+            throw new PatuException(CniError.NOT_AVAILABLE, "the agent's features are still starting ("
+                    + String.join("; ", starting) + "): an ADD now would wait for them",
+                    "patu:health shows what each feature waits for", null);
+        }
         IpAllocator allocator = ipam.get();
         if (allocator == null) {
             throw new PatuException(CniError.NOT_AVAILABLE, "the ipam feature is not running, so no pod can be added",

@@ -11,6 +11,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import org.osgi.framework.BundleContext;
+import org.osgi.util.tracker.ServiceTracker;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -28,6 +29,7 @@ import io.patu.api.Egress;
 import io.patu.api.IpAllocator;
 import io.patu.api.Pod;
 import io.patu.api.PodListener;
+import io.patu.api.Readiness;
 
 /**
  * The pod lifecycle: serves CNI calls on the agent socket, keeps the pod registry, and drives the
@@ -65,10 +67,16 @@ public final class PodLifecycle {
 
         @AttributeDefinition(description = "Directory for persistent state; the pod registry goes to <stateDir>/pods.json")
         String stateDir() default "/var/lib/patu";
+
+        @AttributeDefinition(description = "How long a CNI ADD waits for the profile's features to start (the agent"
+                + " starting, a feature enabled or updated) before it is refused with CNI error 11, try again later")
+        int featureStartWaitMillis() default 10000;
     }
 
     private final List<PodListener> listeners = new CopyOnWriteArrayList<>();
     private final ExecutorService worker = singleThread("patu-cni");
+    /** Takes CNI calls in order and lets an ADD wait for the features to start (FeatureStartGate). */
+    private final ExecutorService gateWorker = singleThread("patu-cni-gate");
     private final ExecutorService shellWorker = singleThread("patu-shell");
     private final PodRegistry registry;
     private final AgentSocketServer server;
@@ -94,27 +102,77 @@ public final class PodLifecycle {
             policyOption = ReferencePolicyOption.GREEDY)
     private volatile FeatureManager features;
 
+    /**
+     * Whether the features are started: an ADD waits for them (FeatureStartGate). Readiness (AgentReadiness) is
+     * tracked rather than referenced: it binds the health checks, one of which (CniSocketHealth) binds this.
+     */
+    private final ServiceTracker<Readiness, Readiness> readiness;
+    private final FeatureStartGate gate;
+
     @Activate
     public PodLifecycle(Config config, BundleContext context) throws IOException {
         this.config = config;
         this.version = context.getBundle().getVersion().toString();
         this.registry = new PodRegistry(Path.of(config.stateDir()));
         cniCalls.pods(registry.all().size());
+        this.readiness = new ServiceTracker<>(context, Readiness.class, null);
+        readiness.open();
+        this.gate = new FeatureStartGate(context, () -> features, readiness::getService);
         CniVerbs verbs = new CniVerbs(new PodPlumbing(config.bridgeName(), config.mtu(), new UplinkMtu(config.uplinkMtu())),
-                registry, () -> ipam, () -> List.copyOf(listeners), () -> egress);
-        // The CNI route comes first: it also answers requests that match no route, as CNI errors.
+                registry, () -> ipam, () -> List.copyOf(listeners), () -> egress, gate::starting);
+        // The CNI route comes first: it also answers requests that match no route, as CNI errors. Calls are
+        // taken in order on the gate thread, where an ADD waits for the features to start (not on the worker:
+        // a starting feature's pods are replayed there), then carried out on the worker one at a time.
         this.server = new AgentSocketServer(Path.of(config.socketPath()), List.of(
-                new RequestRoute(WireRequest.MAGIC, WireRequest::totalLength,
-                        bytes -> cniCalls.observe(bytes, verbs::handle, () -> registry.all().size()), CniVerbs::rejected, worker),
+                new RequestRoute(WireRequest.MAGIC, WireRequest::totalLength, bytes -> {
+                    if (isAdd(bytes)) {
+                        awaitFeatures(config.featureStartWaitMillis());
+                    }
+                    return onWorker(() -> cniCalls.observe(bytes, verbs::handle, () -> registry.all().size()));
+                }, CniVerbs::rejected, gateWorker),
                 RemoteShell.route(() -> shell, shellWorker)));
         try {
             server.start();
         } catch (IOException | RuntimeException e) {
             worker.shutdownNow();
+            gateWorker.shutdownNow();
             shellWorker.shutdownNow();
+            gate.close();
+            readiness.close();
             throw e;
         }
         LOG.info(() -> "Patu agent serving CNI on " + config.socketPath() + " with " + registry.all().size() + " pods");
+    }
+
+    private static boolean isAdd(byte[] bytes) {
+        try {
+            return "ADD".equals(WireRequest.decode(bytes).environment().get("CNI_COMMAND"));
+        } catch (RuntimeException e) {
+            return false; // answered as malformed by the verbs
+        }
+    }
+
+    /** The wait itself; whether the ADD goes on is decided on the worker (CniVerbs), from what is started then. */
+    private void awaitFeatures(long millis) {
+        try {
+            gate.await(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Runs one CNI call on the worker and waits for its answer; never throws. */
+    private WireResponse onWorker(java.util.concurrent.Callable<WireResponse> call) {
+        try {
+            return worker.submit(call).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return CniVerbs.rejected(new io.patu.api.PatuException(io.patu.api.CniError.TRY_AGAIN, "the agent is stopping; try again"));
+        } catch (java.util.concurrent.ExecutionException e) {
+            return CniVerbs.rejected(new io.patu.api.PatuException(io.patu.api.CniError.IO_FAILURE, "the agent failed: " + e.getCause()));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return CniVerbs.rejected(new io.patu.api.PatuException(io.patu.api.CniError.TRY_AGAIN, "the agent is stopping; try again"));
+        }
     }
 
     /** {@code patu:status}: the agent at a glance. */
@@ -198,8 +256,12 @@ public final class PodLifecycle {
     void deactivate() {
         // Pods stay networked through the plain path; only the CNI service stops.
         server.close();
-        // Not awaited: the shell thread may be the one stopping this bundle.
+        gate.close();
+        readiness.close();
+        // Not awaited: the shell thread may be the one stopping this bundle. An ADD waiting for the features
+        // to start is let go (it is answered "try again").
         shellWorker.shutdown();
+        gateWorker.shutdownNow();
         worker.shutdown();
         try {
             worker.awaitTermination(30, TimeUnit.SECONDS);

@@ -76,9 +76,9 @@ final class Flattener {
         for (Rule rule : rules) {
             for (Region region : rule.regions()) {
                 java.util.function.Consumer<PrefixTrie.Node> cover = node -> {
-                    node.ports.addAll(rule.ports());
+                    node.addPorts(rule.ports());
                     if (node.prefix.isHost() && !rule.namedPorts().isEmpty()) {
-                        podAt.apply(node.prefix.address()).ifPresent(pod -> node.ports.addAll(resolve(rule.namedPorts(), pod)));
+                        podAt.apply(node.prefix.address()).ifPresent(pod -> node.addPorts(resolve(rule.namedPorts(), pod)));
                     }
                 };
                 if (region.hosts() != null) {
@@ -97,7 +97,7 @@ final class Flattener {
         List<PeerRule> entries = new ArrayList<>();
         Map<PrefixTrie.Node, List<PortRange>> merged = new HashMap<>();
         trie.walk((node, parent) -> {
-            List<PortRange> own = merge(node.ports);
+            List<PortRange> own = merge(node.ports());
             merged.put(node, own);
             boolean redundant = parent == null ? own.isEmpty() : own.equals(merged.get(parent));
             if (!redundant) {

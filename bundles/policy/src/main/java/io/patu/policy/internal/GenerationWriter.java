@@ -2,10 +2,12 @@ package io.patu.policy.internal;
 
 import io.patu.kernel.bpf.BpfMap;
 import java.net.InetAddress;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -15,6 +17,11 @@ import java.util.Set;
  * into the slot not in force, then one store to {@code policy_generation} switches every program to it. A
  * packet is thus decided wholly by the old policy or wholly by the new one; cached flow verdicts carry their
  * generation and are computed again on their next packet.
+ *
+ * <p>The slot not in force still holds the generation before the one in force, and this writer remembers
+ * which value that was: a new generation is written as the difference to it (only pods whose rules changed
+ * are encoded, only entries that differ are written or deleted). A change of one policy among a thousand
+ * rules so costs the system calls of what it changes, not of the whole policy.
  */
 final class GenerationWriter {
     /**
@@ -23,32 +30,23 @@ final class GenerationWriter {
      * run for microseconds; this leaves a margin of three orders of magnitude.
      */
     static final long RETIRE_NANOS = 10_000_000L;
+    private static final CompiledPolicy NOTHING = new CompiledPolicy(0, Map.of());
 
     private final PolicyKernelState kernel;
     private long lastSwitch = System.nanoTime() - RETIRE_NANOS;
     /**
-     * What this writer put into each slot, per map, so emptying a slot deletes exactly those keys: walking an
-     * LPM trie with get_next_key costs a trie walk per key. Null until known: a slot written by an earlier
-     * agent (pinned maps) is emptied by one full walk.
+     * What each slot holds, as the value written into it. Null when unknown (a slot written by an earlier
+     * agent into pinned maps, or a write that failed half-way): the next write into it empties it first by
+     * one walk over the maps.
      */
-    private final Written[] written = new Written[2];
-
-    private record Written(List<byte[]> pods, List<byte[]> ingress, List<byte[]> egress) {
-        static Written empty() {
-            return new Written(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
-        }
-
-        boolean isEmpty() {
-            return pods.isEmpty() && ingress.isEmpty() && egress.isEmpty();
-        }
-    }
+    private final CompiledPolicy[] inSlot = new CompiledPolicy[2];
 
     GenerationWriter(PolicyKernelState kernel) {
         this.kernel = kernel;
         if (current() == 0) {
             // Fresh maps: both slots are empty, nothing to walk.
-            written[0] = Written.empty();
-            written[1] = Written.empty();
+            inSlot[0] = NOTHING;
+            inSlot[1] = NOTHING;
         }
     }
 
@@ -57,48 +55,42 @@ final class GenerationWriter {
         return PolicyLayouts.u64(kernel.generation.lookup(PolicyLayouts.u32(0)).orElseThrow());
     }
 
+    /** Entries written, rewritten and deleted by the last {@link #write}, for the datapath's status. */
+    int lastWrites() {
+        return lastWrites;
+    }
+
+    private int lastWrites;
+
     /**
      * Writes {@code next} and switches to it; returns the new generation. On failure (a map full, a rule
-     * that does not fit) the generation in force stays as it was and the spare slot is emptied again.
+     * that does not fit) the generation in force stays as it was; the spare slot is emptied on the next write.
      */
     synchronized long write(CompiledPolicy next) {
-        Encoded encoded = Encoded.of(next);
         long generation = current() + 1;
         int slot = (int) (generation & 1);
-        if (written[slot] == null || !written[slot].isEmpty()) {
-            // Normally emptied by retire() after the last switch; not when that failed or after a restart.
-            waitUntilRetired();
-            clearSlot(slot);
+        CompiledPolicy base = inSlot[slot];
+        // Everything is encoded (and checked) before the slot is touched.
+        Diff diff = new Diff(slot);
+        Set<Integer> ifindexes = new HashSet<>(next.pods().keySet());
+        if (base != null) {
+            ifindexes.addAll(base.pods().keySet());
         }
-        Written into = Written.empty();
-        written[slot] = into;
-        try {
-            for (PodRules pod : next.pods().values()) {
-                int flags = (pod.ingressIsolated() ? PolicyLayouts.INGRESS_ISOLATED : 0)
-                        | (pod.egressIsolated() ? PolicyLayouts.EGRESS_ISOLATED : 0);
-                if (flags == 0) {
-                    continue; // not selected: no entry, no checks
-                }
-                for (InetAddress address : pod.addresses()) {
-                    byte[] key = PolicyLayouts.podKey(slot, address);
-                    into.pods().add(key);
-                    kernel.pods.update(key, PolicyLayouts.podValue(pod.hostIfIndex(), flags), BpfMap.ANY);
-                }
+        for (int ifindex : ifindexes) {
+            PodRules before = base == null ? null : base.pods().get(ifindex);
+            PodRules after = next.pods().get(ifindex);
+            if (base != null && java.util.Objects.equals(before, after)) {
+                continue; // unchanged: its entries are in the slot already
             }
-            for (Encoded.Rule rule : encoded.ingress()) {
-                byte[] key = rule.key(slot);
-                into.ingress().add(key);
-                kernel.ingressRules.update(key, rule.value(), BpfMap.ANY);
-            }
-            for (Encoded.Rule rule : encoded.egress()) {
-                byte[] key = rule.key(slot);
-                into.egress().add(key);
-                kernel.egressRules.update(key, rule.value(), BpfMap.ANY);
-            }
-        } catch (RuntimeException e) {
-            clearSlot(slot);
-            throw e;
+            diff.pod(before, after);
         }
+        // The slot was in force until the last switch: a program may still be reading it for a moment.
+        waitUntilRetired();
+        if (base == null) {
+            clearSlot(slot); // the diff above is then the whole policy
+        }
+        inSlot[slot] = null; // half-written until the end
+        diff.apply();
         // ingress_isolated is read by datapaths that bypass the veth's egress hook: a pod isolated by either
         // generation is in it across the switch.
         Set<Integer> isolated = new HashSet<>();
@@ -110,6 +102,8 @@ final class GenerationWriter {
         }
         kernel.generation.update(PolicyLayouts.u32(0), PolicyLayouts.u64(generation), BpfMap.ANY);
         lastSwitch = System.nanoTime();
+        inSlot[slot] = next;
+        lastWrites = diff.operations;
         for (byte[] key : kernel.ingressIsolated.keys()) {
             if (!isolated.contains(PolicyLayouts.u32(key))) {
                 kernel.ingressIsolated.delete(key);
@@ -119,16 +113,89 @@ final class GenerationWriter {
     }
 
     /**
-     * Empties the slot the last switch left, once no program can still be using it: off the path of the next
-     * change, which then only writes.
+     * The entries that change in one slot, per map: keys to delete, and keys to write with their values.
+     * Deletes go first, so an address or prefix that moves from one pod to another never meets a full map.
      */
-    synchronized void retire() {
-        long inForce = current();
-        if (inForce == 0) {
-            return;
+    private final class Diff {
+        private final int slot;
+        private final Map<ByteBuffer, byte[]> podWrites = new LinkedHashMap<>();
+        private final Set<ByteBuffer> podDeletes = new LinkedHashSet<>();
+        private final Map<ByteBuffer, byte[]> ingressWrites = new LinkedHashMap<>();
+        private final Set<ByteBuffer> ingressDeletes = new LinkedHashSet<>();
+        private final Map<ByteBuffer, byte[]> egressWrites = new LinkedHashMap<>();
+        private final Set<ByteBuffer> egressDeletes = new LinkedHashSet<>();
+        int operations;
+
+        Diff(int slot) {
+            this.slot = slot;
         }
-        waitUntilRetired();
-        clearSlot((int) ((inForce + 1) & 1));
+
+        void pod(PodRules before, PodRules after) {
+            diff(podEntries(before), podEntries(after), podWrites, podDeletes);
+            diff(ruleEntries(before, true), ruleEntries(after, true), ingressWrites, ingressDeletes);
+            diff(ruleEntries(before, false), ruleEntries(after, false), egressWrites, egressDeletes);
+        }
+
+        private static void diff(Map<ByteBuffer, byte[]> before, Map<ByteBuffer, byte[]> after,
+                                 Map<ByteBuffer, byte[]> writes, Set<ByteBuffer> deletes) {
+            before.forEach((key, value) -> {
+                if (!after.containsKey(key)) {
+                    deletes.add(key);
+                }
+            });
+            after.forEach((key, value) -> {
+                if (!java.util.Arrays.equals(value, before.get(key))) {
+                    writes.put(key, value);
+                    deletes.remove(key);
+                }
+            });
+        }
+
+        private Map<ByteBuffer, byte[]> podEntries(PodRules pod) {
+            Map<ByteBuffer, byte[]> entries = new LinkedHashMap<>();
+            if (pod == null) {
+                return entries;
+            }
+            int flags = (pod.ingressIsolated() ? PolicyLayouts.INGRESS_ISOLATED : 0)
+                    | (pod.egressIsolated() ? PolicyLayouts.EGRESS_ISOLATED : 0);
+            if (flags == 0) {
+                return entries; // not selected: no entry, no checks
+            }
+            for (InetAddress address : pod.addresses()) {
+                entries.put(ByteBuffer.wrap(PolicyLayouts.podKey(slot, address)), PolicyLayouts.podValue(pod.hostIfIndex(), flags));
+            }
+            return entries;
+        }
+
+        private Map<ByteBuffer, byte[]> ruleEntries(PodRules pod, boolean ingress) {
+            Map<ByteBuffer, byte[]> entries = new LinkedHashMap<>();
+            if (pod == null || !(ingress ? pod.ingressIsolated() : pod.egressIsolated())) {
+                return entries;
+            }
+            List<Encoded.Rule> rules = new ArrayList<>();
+            Encoded.encode(pod, ingress ? pod.ingress() : pod.egress(), ingress ? "ingress" : "egress", rules);
+            for (Encoded.Rule rule : rules) {
+                entries.put(ByteBuffer.wrap(rule.key(slot)), rule.value());
+            }
+            return entries;
+        }
+
+        void apply() {
+            apply(kernel.pods, podDeletes, podWrites);
+            apply(kernel.ingressRules, ingressDeletes, ingressWrites);
+            apply(kernel.egressRules, egressDeletes, egressWrites);
+        }
+
+        private void apply(BpfMap map, Set<ByteBuffer> deletes, Map<ByteBuffer, byte[]> writes) {
+            for (ByteBuffer key : deletes) {
+                map.delete(key.array());
+                operations++;
+            }
+            for (Map.Entry<ByteBuffer, byte[]> entry : writes.entrySet()) {
+                map.update(entry.getKey().array(), entry.getValue(), BpfMap.ANY);
+                operations++;
+            }
+        }
     }
 
     /** Waits until the slot left by the last switch may be rewritten (see {@link #RETIRE_NANOS}). */
@@ -144,15 +211,8 @@ final class GenerationWriter {
         }
     }
 
+    /** Empties a slot whose content is not known, by one walk over each map. */
     private void clearSlot(int slot) {
-        Written known = written[slot];
-        if (known != null) {
-            known.pods().forEach(kernel.pods::delete);
-            known.ingress().forEach(kernel.ingressRules::delete);
-            known.egress().forEach(kernel.egressRules::delete);
-            written[slot] = Written.empty();
-            return;
-        }
         for (byte[] key : kernel.pods.keys()) {
             if (PolicyLayouts.podKeySlot(key) == slot) {
                 kernel.pods.delete(key);
@@ -165,7 +225,7 @@ final class GenerationWriter {
                 }
             }
         }
-        written[slot] = Written.empty();
+        inSlot[slot] = NOTHING;
     }
 
     /** The rule entries of a policy, checked and merged before anything is written. */

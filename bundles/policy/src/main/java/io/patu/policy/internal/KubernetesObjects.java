@@ -55,12 +55,17 @@ final class KubernetesObjects {
 
     /** The objects of {@code documents} (null documents, empty YAML ones, are skipped). */
     static FileContent read(String file, List<JsonNode> documents) {
+        return read(file, documents, 0);
+    }
+
+    /** As {@link #read(String, List)} for documents that follow {@code before} others of the same file. */
+    static FileContent read(String file, List<JsonNode> documents, int before) {
         KubernetesObjects objects = new KubernetesObjects(file);
         for (int i = 0; i < documents.size(); i++) {
             JsonNode document = documents.get(i);
             // An empty YAML document (between two "---", or only comments) is no object.
             if (document != null && !document.isNull() && !(document.isTextual() && document.textValue().isEmpty())) {
-                objects.object(document, "document " + (i + 1), "");
+                objects.object(document, "document " + (before + i + 1), "");
             }
         }
         return new FileContent(objects.policies, objects.namespaces, objects.pods, objects.problems, objects.rejected);

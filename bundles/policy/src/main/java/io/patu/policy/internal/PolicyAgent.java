@@ -70,6 +70,8 @@ public final class PolicyAgent implements PodListener {
     private CompiledPolicy compiled = new CompiledPolicy(0, Map.of());
     private long generation;
     private boolean active;
+    /** What the next compilation can reuse of the last one (under the lock). */
+    private final PolicyEngine.Memo memo = new PolicyEngine.Memo();
 
     @Activate
     public PolicyAgent(Config config) {
@@ -147,7 +149,8 @@ public final class PolicyAgent implements PodListener {
         synchronized (lock) {
             content = next;
             if (active) {
-                recompileLogged("policy directory changed");
+                PolicyDirectory.Timing timing = directory.timing();
+                recompileLogged("policy directory changed", timing);
             }
         }
     }
@@ -179,15 +182,27 @@ public final class PolicyAgent implements PodListener {
     }
 
     private void recompileLogged(String why) {
+        recompileLogged(why, null);
+    }
+
+    private void recompileLogged(String why, PolicyDirectory.Timing timing) {
         try {
-            recompile(why);
+            recompile(why, timing);
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "policy not applied (" + why + ")", e);
         }
     }
 
-    /** Under the lock: new inputs, a new generation, handed to the kernel if one is bound. */
     private void recompile(String why) {
+        recompile(why, null);
+    }
+
+    /**
+     * Under the lock: new inputs, a new generation, handed to the kernel if one is bound. For a change of the
+     * directory ({@code timing} given) one line says where the time went from the watcher's event to the
+     * kernel (bench/policy-update.sh reads it).
+     */
+    private void recompile(String why, PolicyDirectory.Timing timing) {
         List<NamespaceMetadata> namespaces = new ArrayList<>(content.namespaces());
         List<PodMetadata> metadata = new ArrayList<>(content.pods());
         List<PodMetadataSource> ranked = new ArrayList<>(sources);
@@ -201,8 +216,10 @@ public final class PolicyAgent implements PodListener {
         }
         long started = System.nanoTime();
         PolicyInputs next = PolicyInputs.of(content.policies(), namespaces, metadata, List.copyOf(pods.values()));
-        CompiledPolicy nextCompiled = PolicyEngine.compile(next, generation + 1);
+        CompiledPolicy nextCompiled = PolicyEngine.compile(next, generation + 1, memo);
+        int flattened = memo.computed;
         long compiledAt = System.nanoTime();
+        long compiledAtMicros = PolicyDirectory.nowMicros();
         PolicyKernel target = kernel;
         if (target != null) {
             target.apply(nextCompiled);
@@ -211,6 +228,18 @@ public final class PolicyAgent implements PodListener {
         generation++;
         inputs = next;
         compiled = nextCompiled;
+        long inForceAt = target == null ? 0 : target.inForceAtMicros();
+        if (timing != null && inForceAt > 0) {
+            int entries = nextCompiled.pods().values().stream().mapToInt(p -> p.ingress().size() + p.egress().size()).sum();
+            int rules = next.policies().stream().mapToInt(p -> p.ingress().size() + p.egress().size()).sum();
+            long kernelMicros = inForceAt - compiledAtMicros;
+            LOG.info(() -> "policy change in force at " + inForceAt + " us: event at " + timing.eventAtMicros()
+                    + " us, quiet " + timing.quietNanos() / 1000 + " us, read " + timing.readNanos() / 1000 + " us ("
+                    + timing.parsed() + " files parsed), compiled " + (compiledAt - started) / 1000 + " us ("
+                    + flattened + " flattenings), kernel "
+                    + kernelMicros + " us (generation " + nextCompiled.generation() + ", " + rules + " rules, "
+                    + next.pods().size() + " pods, " + entries + " entries)");
+        }
         // Pod events are frequent and routine; policy and metadata changes are what an operator looks for.
         LOG.log(why.startsWith("pod ") ? Level.FINE : Level.INFO, () -> "policy generation " + nextCompiled.generation()
                 + " (" + why + "): " + next.policies().size() + " policies, " + next.pods().size() + " pods, compiled in "

@@ -64,6 +64,7 @@ public final class PolicyDatapath implements PolicyKernel, PodListener {
     private volatile long lastWriteNanos;
     private volatile long lastRevalidateNanos;
     private volatile long appliedGeneration;
+    private volatile long inForceAtMicros;
 
     /** One pod's counters, summed over CPUs. */
     record PodCounters(int hostIfIndex, long ingressAllowed, long ingressDenied, long egressAllowed,
@@ -90,10 +91,15 @@ public final class PolicyDatapath implements PolicyKernel, PodListener {
         // On agent shutdown everything stays pinned and attached: pods stay isolated while the agent restarts.
         // Disabling the feature removes everything it created, and then all traffic is allowed.
         if (context.getBundle(0).getState() == Bundle.STOPPING) {
-            kernel.keepForRestart();
+            keepForRestart();
         } else {
             removeAll();
         }
+    }
+
+    /** Lets go of everything and leaves it pinned: the veths stay enforced until the next agent takes over. */
+    synchronized void keepForRestart() {
+        kernel.keepForRestart();
     }
 
     /** Removes every kernel object this feature created: all traffic is allowed again. */
@@ -106,6 +112,7 @@ public final class PolicyDatapath implements PolicyKernel, PodListener {
         long start = System.nanoTime();
         long generation = writer.write(next);
         long written = System.nanoTime();
+        inForceAtMicros = PolicyDirectory.nowMicros();
         syncNodeAddresses();
         for (PodRules rules : next.pods().values()) {
             if (!kernel.hasHooks(rules.hostIfIndex())) {
@@ -123,13 +130,18 @@ public final class PolicyDatapath implements PolicyKernel, PodListener {
         revalidateAll();
         appliedGeneration = generation;
         long end = System.nanoTime();
-        writer.retire();
         lastApplyNanos = end - start;
         lastWriteNanos = written - start;
         lastRevalidateNanos = end - hooked;
+        int writes = writer.lastWrites();
         LOG.info(() -> "policy generation " + generation + " (engine " + next.generation() + ") in force after "
-                + (written - start) / 1000 + " us, node addresses and hooks " + (hooked - written) / 1000
+                + (written - start) / 1000 + " us (" + writes + " entries written or deleted), node addresses and hooks " + (hooked - written) / 1000
                 + " us, sockets revalidated " + (end - hooked) / 1000 + " us");
+    }
+
+    @Override
+    public long inForceAtMicros() {
+        return inForceAtMicros;
     }
 
     @Override
@@ -176,6 +188,7 @@ public final class PolicyDatapath implements PolicyKernel, PodListener {
         status.put("generation", appliedGeneration);
         status.put("last_apply_us", lastApplyNanos / 1000);
         status.put("last_write_us", lastWriteNanos / 1000); // maps written and switched: the policy is in force
+        status.put("last_write_entries", (long) writer.lastWrites()); // entries the last change wrote or deleted
         status.put("last_revalidate_us", lastRevalidateNanos / 1000); // denied connections destroyed
         status.put("hooked_veths", (long) kernel.hooked().size());
         return status;

@@ -7,6 +7,8 @@ import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.util.ArrayList;
@@ -35,6 +37,13 @@ final class PolicyDirectory implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(PolicyDirectory.class.getName());
     /** Editors and `cp` write in several steps: wait until events stop for this long. */
     static final long QUIET_MILLIS = 50;
+    /**
+     * A burst of only creations and removals (a file renamed into the directory or out of it, the way to
+     * change a policy atomically) is whole at once: wait only this long for the rest of the burst. A file
+     * created and then written (`cp`, an editor) shows a modification within microseconds of its creation,
+     * which switches the wait to {@link #QUIET_MILLIS}.
+     */
+    static final long RENAME_QUIET_MILLIS = 5;
     static final int MAX_FILES = 1000;
 
     private final Path directory;
@@ -43,10 +52,35 @@ final class PolicyDirectory implements AutoCloseable {
     private final Map<String, Problem> fileProblems = new TreeMap<>();
     /** Digest of each file's bytes when last read: an unchanged file is not parsed again (parsing is the cost). */
     private final Map<String, String> digests = new HashMap<>();
+    /**
+     * Size, modification time and inode of each file when last read, if it was last modified well before:
+     * a file with the same stamp is not read again (renaming a file in gives it another inode).
+     */
+    private final Map<String, Stamp> stamps = new HashMap<>();
+
+    private record Stamp(long size, long modifiedMicros, Object fileKey) {
+    }
+
+    /** The documents of each YAML file as last read: a changed file parses only its changed documents. */
+    private final Map<String, Map<String, PolicyFiles.Chunk>> chunks = new HashMap<>();
     private final Thread thread;
+    /** Files parsed since start (a counter: the difference over a rescan is what it parsed). */
+    private int parsed;
     private volatile WatchService watcher;
     private volatile boolean closed;
     private DirectoryContent current = DirectoryContent.EMPTY;
+    private volatile Timing timing = new Timing(0, 0, 0, 0);
+
+    /**
+     * How the last change was picked up, for the agent's log and {@code bench/policy-update.sh}.
+     *
+     * @param eventAtMicros wall-clock time (epoch microseconds) the watcher woke up with the change's first event
+     * @param quietNanos    the quiet period waited after it (further events of the same burst)
+     * @param readNanos     listing, reading, digesting and parsing the files
+     * @param parsed        files parsed again (the others were unchanged)
+     */
+    record Timing(long eventAtMicros, long quietNanos, long readNanos, int parsed) {
+    }
 
     PolicyDirectory(Path directory, Consumer<DirectoryContent> onChange) {
         this.directory = directory;
@@ -68,6 +102,16 @@ final class PolicyDirectory implements AutoCloseable {
         return current;
     }
 
+    /** How the change being handed over (or the last one) was picked up; read by the consumer on this thread. */
+    Timing timing() {
+        return timing;
+    }
+
+    static long nowMicros() {
+        java.time.Instant now = java.time.Instant.now();
+        return now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
+    }
+
     private void run() {
         while (!closed) {
             try (WatchService service = FileSystems.getDefault().newWatchService()) {
@@ -77,13 +121,13 @@ final class PolicyDirectory implements AutoCloseable {
                     watcher = null;
                     TimeUnit.MILLISECONDS.sleep(250);
                     if (Files.isDirectory(directory)) {
-                        changed();
+                        changed(nowMicros(), 0);
                     }
                     continue;
                 }
                 WatchKey key = directory.register(service, StandardWatchEventKinds.ENTRY_CREATE,
                         StandardWatchEventKinds.ENTRY_DELETE, StandardWatchEventKinds.ENTRY_MODIFY);
-                changed(); // whatever happened between the last scan and the registration
+                changed(nowMicros(), 0); // whatever happened between the last scan and the registration
                 while (!closed) {
                     WatchKey ready = service.poll(1, TimeUnit.SECONDS);
                     if (ready == null) {
@@ -92,15 +136,18 @@ final class PolicyDirectory implements AutoCloseable {
                         }
                         continue;
                     }
-                    ready.pollEvents();
-                    // Drain the burst: apply once the events stop for QUIET_MILLIS.
-                    for (WatchKey more = service.poll(QUIET_MILLIS, TimeUnit.MILLISECONDS); more != null;
-                         more = service.poll(QUIET_MILLIS, TimeUnit.MILLISECONDS)) {
-                        more.pollEvents();
+                    long eventAt = nowMicros();
+                    long quietFrom = System.nanoTime();
+                    boolean writing = beingWritten(ready.pollEvents());
+                    // Drain the burst: apply once the events stop for the quiet period, the long one as soon as
+                    // a file is being written in place.
+                    for (WatchKey more = service.poll(writing ? QUIET_MILLIS : RENAME_QUIET_MILLIS, TimeUnit.MILLISECONDS);
+                         more != null; more = service.poll(writing ? QUIET_MILLIS : RENAME_QUIET_MILLIS, TimeUnit.MILLISECONDS)) {
+                        writing |= beingWritten(more.pollEvents());
                         more.reset();
                     }
                     boolean valid = ready.reset();
-                    changed();
+                    changed(eventAt, System.nanoTime() - quietFrom);
                     if (!valid) {
                         break;
                     }
@@ -118,12 +165,25 @@ final class PolicyDirectory implements AutoCloseable {
         }
     }
 
-    private void changed() {
+    /** Whether some event says a file's content is being written (or events were lost): wait the long period. */
+    private static boolean beingWritten(List<WatchEvent<?>> events) {
+        for (WatchEvent<?> event : events) {
+            if (event.kind() != StandardWatchEventKinds.ENTRY_CREATE && event.kind() != StandardWatchEventKinds.ENTRY_DELETE) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void changed(long eventAtMicros, long quietNanos) {
         DirectoryContent content;
         synchronized (this) {
+            long started = System.nanoTime();
+            int parsedBefore = parsed;
             if (!rescan()) {
                 return;
             }
+            timing = new Timing(eventAtMicros, quietNanos, System.nanoTime() - started, parsed - parsedBefore);
             content = current;
         }
         try {
@@ -161,6 +221,23 @@ final class PolicyDirectory implements AutoCloseable {
                 }
                 seen.add(name);
                 try {
+                    BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
+                    Stamp stamp = new Stamp(attributes.size(), attributes.lastModifiedTime().to(TimeUnit.MICROSECONDS),
+                            attributes.fileKey());
+                    if (stamp.equals(stamps.get(name)) && digests.containsKey(name)) {
+                        Problem unchanged = fileProblems.get(name);
+                        if (unchanged != null) {
+                            problems.put(name, unchanged);
+                        }
+                        continue;
+                    }
+                    // A file modified less than a second before this read might be modified again within the
+                    // same timestamp tick: its stamp is not trusted, next time it is read (and digested) again.
+                    if (stamp.modifiedMicros() < PolicyDirectory.nowMicros() - 1_000_000L) {
+                        stamps.put(name, stamp);
+                    } else {
+                        stamps.remove(name);
+                    }
                     byte[] bytes = PolicyFiles.readBytes(file);
                     String digest = PolicyFiles.digest(bytes);
                     if (digest.equals(digests.get(name))) {
@@ -171,7 +248,11 @@ final class PolicyDirectory implements AutoCloseable {
                         continue;
                     }
                     digests.put(name, digest);
-                    FileContent read = PolicyFiles.parse(bytes, name, name.endsWith(".json"));
+                    parsed++;
+                    Map<String, PolicyFiles.Chunk> nextChunks = new HashMap<>();
+                    FileContent read = PolicyFiles.parse(bytes, name, name.endsWith(".json"),
+                            chunks.getOrDefault(name, Map.of()), nextChunks);
+                    chunks.put(name, nextChunks);
                     inForce.put(name, keepPreviousOfRejected(read, inForce.get(name)));
                 } catch (IOException | RuntimeException e) {
                     String message = e instanceof IOException ? e.getMessage() : "cannot be read: " + e;
@@ -182,6 +263,8 @@ final class PolicyDirectory implements AutoCloseable {
         }
         inForce.keySet().retainAll(seen);
         digests.keySet().retainAll(seen);
+        chunks.keySet().retainAll(seen);
+        stamps.keySet().retainAll(seen);
         DirectoryContent next = merge(problems, seen.size());
         boolean changed = !next.equals(current) || !problems.equals(fileProblems);
         fileProblems.clear();

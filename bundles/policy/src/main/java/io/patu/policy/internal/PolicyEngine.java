@@ -3,6 +3,7 @@ package io.patu.policy.internal;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -30,54 +31,103 @@ final class PolicyEngine {
     }
 
     static CompiledPolicy compile(PolicyInputs inputs, long generation) {
+        return compile(inputs, generation, new Memo());
+    }
+
+    /**
+     * What compilations reuse from the ones before: the peers of each policy's rules and the flattened entries
+     * of each set of policies. Both are functions of the policies and of the world (local pods with their
+     * labels, addresses and named ports, and the namespaces' labels): while the world stays the same, a change
+     * of one policy recomputes only the pods that policy selects (before or after). Policies are recognised by
+     * value, so a file read again into equal objects costs nothing here. Holds only what the last compilation
+     * used. Not thread-safe: the agent compiles under its lock.
+     */
+    static final class Memo {
+        private List<LocalPod> pods;
+        private Map<String, Map<String, String>> namespaceLabels;
+        private final Map<NetworkPolicy, Integer> ids = new HashMap<>();
+        private int nextId;
+        private final Map<Integer, List<List<Flattener.Region>>> regions = new HashMap<>();
+        private final Map<FlattenKey, List<PeerRule>> flattened = new HashMap<>();
+        /** Flattenings the last compilation computed (the others it reused), for the agent's log. */
+        int computed;
+
+        private void startWith(PolicyInputs inputs) {
+            if (!inputs.pods().equals(pods) || !inputs.namespaceLabels().equals(namespaceLabels)) {
+                regions.clear();
+                flattened.clear();
+                pods = inputs.pods();
+                namespaceLabels = inputs.namespaceLabels();
+            }
+            computed = 0;
+        }
+    }
+
+    static CompiledPolicy compile(PolicyInputs inputs, long generation, Memo memo) {
+        memo.startWith(inputs);
         List<InetAddress> podAddresses = inputs.pods().stream().flatMap(p -> p.addresses().stream()).toList();
         // A rule's peers do not depend on the pod it is compiled for, and pods selected by the same policies
-        // (with the same named ports, for ingress) get the same entries: both are computed once.
-        Map<NetworkPolicy, List<List<Flattener.Region>>> regions = new IdentityHashMap<>();
-        Map<FlattenKey, List<PeerRule>> flattened = new HashMap<>();
+        // (with the same named ports, for ingress) get the same entries: both are computed once, and kept for
+        // the next compilation (see Memo).
         Map<NetworkPolicy, Integer> index = new IdentityHashMap<>();
-        for (int i = 0; i < inputs.policies().size(); i++) {
-            index.put(inputs.policies().get(i), i);
+        for (NetworkPolicy policy : inputs.policies()) {
+            index.put(policy, memo.ids.computeIfAbsent(policy, p -> memo.nextId++));
         }
+        Set<Integer> usedIds = new HashSet<>(index.values());
+        Set<FlattenKey> usedKeys = new HashSet<>();
         Map<Integer, PodRules> pods = new HashMap<>();
         for (LocalPod pod : inputs.pods()) {
             List<NetworkPolicy> ingressPolicies = selecting(inputs, pod, true);
             List<NetworkPolicy> egressPolicies = selecting(inputs, pod, false);
-            List<PeerRule> ingress = ingressPolicies.isEmpty() ? List.of() : flattened.computeIfAbsent(
-                    new FlattenKey(true, ingressPolicies.stream().map(index::get).toList(), pod.namedPorts()), key -> {
-                        List<Flattener.Rule> rules = new ArrayList<>();
-                        for (NetworkPolicy policy : ingressPolicies) {
-                            List<List<Flattener.Region>> peers = regions.computeIfAbsent(policy, p -> regionsOf(inputs, p));
-                            for (int r = 0; r < policy.ingress().size(); r++) {
-                                PolicyRule rule = policy.ingress().get(r);
-                                // Ingress: the destination is this pod, so named ports resolve here, once.
-                                List<PortRange> ports = new ArrayList<>(fixedPorts(rule));
-                                ports.addAll(Flattener.resolve(namedPorts(rule), pod));
-                                rules.add(new Flattener.Rule(peers.get(r), ports, List.of()));
-                            }
+            List<PeerRule> ingress = List.of();
+            if (!ingressPolicies.isEmpty()) {
+                FlattenKey key = new FlattenKey(true, ingressPolicies.stream().map(index::get).toList(), pod.namedPorts());
+                usedKeys.add(key);
+                ingress = memo.flattened.computeIfAbsent(key, k -> {
+                    memo.computed++;
+                    List<Flattener.Rule> rules = new ArrayList<>();
+                    for (NetworkPolicy policy : ingressPolicies) {
+                        List<List<Flattener.Region>> peers = memo.regions.computeIfAbsent(index.get(policy), p -> regionsOf(inputs, policy));
+                        for (int r = 0; r < policy.ingress().size(); r++) {
+                            PolicyRule rule = policy.ingress().get(r);
+                            // Ingress: the destination is this pod, so named ports resolve here, once.
+                            List<PortRange> ports = new ArrayList<>(fixedPorts(rule));
+                            ports.addAll(Flattener.resolve(namedPorts(rule), pod));
+                            rules.add(new Flattener.Rule(peers.get(r), ports, List.of()));
                         }
-                        return Flattener.flatten(rules, podAddresses, inputs::podAt);
-                    });
-            List<PeerRule> egress = egressPolicies.isEmpty() ? List.of() : flattened.computeIfAbsent(
-                    new FlattenKey(false, egressPolicies.stream().map(index::get).toList(), List.of()), key -> {
-                        List<Flattener.Rule> rules = new ArrayList<>();
-                        for (NetworkPolicy policy : egressPolicies) {
-                            List<List<Flattener.Region>> peers = regions.computeIfAbsent(policy, p -> regionsOf(inputs, p));
-                            int offset = policy.ingress().size();
-                            for (int r = 0; r < policy.egress().size(); r++) {
-                                PolicyRule rule = policy.egress().get(r);
-                                rules.add(new Flattener.Rule(peers.get(offset + r), fixedPorts(rule), namedPorts(rule)));
-                            }
+                    }
+                    return List.copyOf(Flattener.flatten(rules, podAddresses, inputs::podAt));
+                });
+            }
+            List<PeerRule> egress = List.of();
+            if (!egressPolicies.isEmpty()) {
+                FlattenKey key = new FlattenKey(false, egressPolicies.stream().map(index::get).toList(), List.of());
+                usedKeys.add(key);
+                egress = memo.flattened.computeIfAbsent(key, k -> {
+                    memo.computed++;
+                    List<Flattener.Rule> rules = new ArrayList<>();
+                    for (NetworkPolicy policy : egressPolicies) {
+                        List<List<Flattener.Region>> peers = memo.regions.computeIfAbsent(index.get(policy), p -> regionsOf(inputs, policy));
+                        int offset = policy.ingress().size();
+                        for (int r = 0; r < policy.egress().size(); r++) {
+                            PolicyRule rule = policy.egress().get(r);
+                            rules.add(new Flattener.Rule(peers.get(offset + r), fixedPorts(rule), namedPorts(rule)));
                         }
-                        return Flattener.flatten(rules, podAddresses, inputs::podAt);
-                    });
+                    }
+                    return List.copyOf(Flattener.flatten(rules, podAddresses, inputs::podAt));
+                });
+            }
             pods.put(pod.pod().hostIfIndex(), new PodRules(pod.pod().hostIfIndex(), pod.addresses(),
                     !ingressPolicies.isEmpty(), !egressPolicies.isEmpty(), ingress, egress));
         }
+        // Keep only what this compilation used: the memo never holds more than the policy in force.
+        memo.ids.values().retainAll(usedIds);
+        memo.regions.keySet().retainAll(usedIds);
+        memo.flattened.keySet().retainAll(usedKeys);
         return new CompiledPolicy(generation, pods);
     }
 
-    /** What the flattened entries are a function of, for one pod and direction. */
+    /** What the flattened entries are a function of, for one pod and direction (policies by memo id). */
     private record FlattenKey(boolean ingress, List<Integer> policies, List<NamedPort> namedPorts) {
     }
 

@@ -4,10 +4,17 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 
 import org.yaml.snakeyaml.LoaderOptions;
 
@@ -16,6 +23,8 @@ import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
+import io.patu.api.NamespaceMetadata;
+import io.patu.api.PodMetadata;
 import io.patu.api.json.JsonTrees;
 
 /**
@@ -102,6 +111,113 @@ final class PolicyFiles {
             throw new IOException("does not parse as " + (json ? "JSON" : "YAML") + ": " + firstLine(String.valueOf(e.getMessage())), e);
         }
         return KubernetesObjects.read(displayName, documents);
+    }
+
+    /**
+     * The objects of a document (or of the few documents) between two {@code ---} lines of a YAML file, and
+     * how many documents that text held: kept per file so that reading the file again parses only the
+     * documents whose text changed.
+     */
+    record Chunk(FileContent content, int documents) {
+    }
+
+    /**
+     * {@link #parse(byte[], String, boolean)}, reusing the documents of the file's previous version: a YAML
+     * file is cut at its document markers ({@code ---} at the start of a line, which YAML forbids inside any
+     * content), each piece whose text is in {@code previous} is taken from there, the others are parsed. The
+     * result is the same as parsing the whole file (a piece that fails makes the whole file parse again, for
+     * the whole file's error); valid pieces go into {@code next} for the next read. JSON, and YAML that uses
+     * directives ({@code %}) or document end markers ({@code ...}), are parsed whole.
+     */
+    static FileContent parse(byte[] bytes, String displayName, boolean json, Map<String, Chunk> previous,
+                             Map<String, Chunk> next) throws IOException {
+        List<String> pieces = json ? null : documentTexts(bytes);
+        if (pieces == null) {
+            return parse(bytes, displayName, json);
+        }
+        List<NetworkPolicy> policies = new ArrayList<>();
+        List<NamespaceMetadata> namespaces = new ArrayList<>();
+        List<PodMetadata> pods = new ArrayList<>();
+        List<Problem> problems = new ArrayList<>();
+        List<String> rejected = new ArrayList<>();
+        Map<String, Chunk> reused = new HashMap<>();
+        int documents = 0;
+        for (String text : pieces) {
+            Chunk chunk = previous.get(text);
+            if (chunk == null) {
+                chunk = reused.get(text);
+            }
+            if (chunk == null) {
+                List<JsonNode> read;
+                try {
+                    read = JsonTrees.readAll(Yaml.FACTORY, text.getBytes(StandardCharsets.UTF_8), MAX_DOCUMENTS);
+                } catch (IOException | RuntimeException | StackOverflowError e) {
+                    return parse(bytes, displayName, false); // fails with the whole file's message
+                }
+                chunk = new Chunk(KubernetesObjects.read(displayName, read, documents), read.size());
+            }
+            documents += chunk.documents();
+            if (documents > MAX_DOCUMENTS) {
+                return parse(bytes, displayName, false); // fails: too many documents
+            }
+            if (chunk.content().problems().isEmpty()) {
+                // Without problems its objects do not depend on where in the file it is.
+                reused.put(text, chunk);
+            }
+            FileContent content = chunk.content();
+            policies.addAll(content.policies());
+            namespaces.addAll(content.namespaces());
+            pods.addAll(content.pods());
+            problems.addAll(content.problems());
+            rejected.addAll(content.rejected());
+        }
+        next.putAll(reused);
+        return new FileContent(policies, namespaces, pods, problems, rejected);
+    }
+
+    /**
+     * The text of a YAML file cut before every document start marker line, or null when the file is not
+     * UTF-8, holds a NUL, a directive or a document end marker (then it is parsed whole).
+     */
+    static List<String> documentTexts(byte[] bytes) {
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            return null;
+        }
+        if (text.indexOf('\0') >= 0) {
+            return null; // UTF-16 or UTF-32 without a BOM, or not text: the parser decides
+        }
+        List<String> pieces = new ArrayList<>();
+        int start = 0;
+        for (int line = 0; line < text.length(); ) {
+            int end = text.indexOf('\n', line);
+            end = end < 0 ? text.length() : end + 1;
+            if (marker(text, line, "...") || text.startsWith("%", line)) {
+                return null;
+            }
+            if (line > start && marker(text, line, "---")) {
+                pieces.add(text.substring(start, line));
+                start = line;
+                if (pieces.size() > MAX_DOCUMENTS + 1) {
+                    return null; // the whole parse reports the limit
+                }
+            }
+            line = end;
+        }
+        pieces.add(text.substring(start));
+        return pieces;
+    }
+
+    /** Whether the line at {@code at} is {@code marker} alone or followed by white space. */
+    private static boolean marker(String text, int at, String marker) {
+        if (!text.startsWith(marker, at)) {
+            return false;
+        }
+        int after = at + marker.length();
+        return after == text.length() || " \t\r\n".indexOf(text.charAt(after)) >= 0;
     }
 
     private static String firstLine(String message) {

@@ -17,4 +17,12 @@ interface PolicyKernel {
      * @throws RuntimeException when it could not be enforced; the agent logs it (and fails a pod's ADD)
      */
     void apply(CompiledPolicy next);
+
+    /**
+     * Wall-clock time (epoch microseconds) at which the last {@link #apply} put its policy in force (the
+     * generation switch), or 0 when unknown: what a policy change's timing is measured to.
+     */
+    default long inForceAtMicros() {
+        return 0;
+    }
 }

@@ -16,8 +16,20 @@ final class PrefixTrie {
         private Node one;
         /** Set when a candidate prefix ends here. */
         Cidr prefix;
-        /** Ports of every rule covering this candidate, merged at the end. */
-        final List<PortRange> ports = new ArrayList<>();
+        /** Ports of every rule covering this candidate, merged at the end; null until a rule covers it. */
+        private List<PortRange> ports;
+
+        void addPorts(List<PortRange> more) {
+            if (ports == null) {
+                ports = new ArrayList<>(more);
+            } else {
+                ports.addAll(more);
+            }
+        }
+
+        List<PortRange> ports() {
+            return ports == null ? List.of() : ports;
+        }
     }
 
     private final Node v4 = new Node();

@@ -197,4 +197,62 @@ class PolicyFilesTest {
         assertThrows(IOException.class, () -> PolicyFiles.parse(("{\"a\": \"" + "p".repeat(5000) + "\"}")
                 .getBytes(StandardCharsets.UTF_8), "f.json", true));
     }
+
+    /** Whole-file parse, against the parse that reuses documents; both must give the same content or error. */
+    private static void sameAsWhole(String text, java.util.Map<String, PolicyFiles.Chunk> previous) throws IOException {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        FileContent whole;
+        try {
+            whole = PolicyFiles.parse(bytes, "f.yaml", false);
+        } catch (IOException wholeFailed) {
+            IOException chunked = assertThrows(IOException.class, () -> PolicyFiles.parse(bytes, "f.yaml", false, previous, new java.util.HashMap<>()));
+            assertEquals(wholeFailed.getMessage(), chunked.getMessage(), text);
+            return;
+        }
+        assertEquals(whole, PolicyFiles.parse(bytes, "f.yaml", false, previous, new java.util.HashMap<>()), text);
+    }
+
+    @Test
+    void documentsReadOneByOneGiveWhatTheWholeFileGives() throws Exception {
+        List<String> texts = new java.util.ArrayList<>();
+        String valid = HEAD + "  ingress: [{from: [{podSelector: {}}]}]\n";
+        String invalid = HEAD.replace("name: p", "name: q") + "  ingress: [{ports: [{port: 80, endPort: 70}]}]\n";
+        String unnamed = "apiVersion: v1\nkind: Pod\nmetadata: {namespace: x}\n";
+        texts.add(valid);
+        texts.add("---\n" + valid);
+        texts.add("# a comment\n---\n" + valid + "---\n" + invalid + "---\n---\n# only a comment\n--- \n" + unnamed);
+        texts.add(valid + "---\n" + valid.replace("name: p", "name: r") + "---\n");
+        texts.add(valid + "--- # a comment on the marker\n" + invalid);
+        texts.add("--- {apiVersion: v1, kind: Namespace, metadata: {name: n}}\n--- [1, 2]\n--- plain text\n---\n");
+        texts.add(valid + "---\n" + "apiVersion: v1\nkind: Namespace\nmetadata: {name: n, labels: {a: \"x\n---\n\"}}\n");
+        texts.add(valid + "---\nkey: |\n  block\n---\n" + valid);
+        texts.add(valid + "...\n---\n" + valid);
+        texts.add("%YAML 1.2\n---\n" + valid);
+        texts.add(valid + "---\n{ unclosed: [\n---\n" + valid);
+        texts.add(valid + "---\n" + valid + "---\n" + valid); // the same object three times
+        texts.add(valid.replace("\n", "\r\n") + "---\r\n" + invalid.replace("\n", "\r\n"));
+        texts.add("---\n".repeat(PolicyFiles.MAX_DOCUMENTS + 1));
+        try (var files = java.nio.file.Files.walk(java.nio.file.Path.of("src/test/resources/conformance"))) {
+            for (java.nio.file.Path file : files.filter(f -> f.toString().endsWith(".yaml")).sorted().toList()) {
+                texts.add(java.nio.file.Files.readString(file));
+            }
+        }
+        for (String text : texts) {
+            sameAsWhole(text, java.util.Map.of());
+        }
+        // And with the documents of another version at hand: a changed document is parsed, the others reused.
+        java.util.Map<String, PolicyFiles.Chunk> chunks = new java.util.HashMap<>();
+        String before = valid + "---\n" + valid.replace("name: p", "name: r") + "---\n" + invalid;
+        FileContent first = PolicyFiles.parse(before.getBytes(StandardCharsets.UTF_8), "f.yaml", false, java.util.Map.of(), chunks);
+        assertEquals(2, chunks.size(), "the two valid documents are kept, the invalid one is not");
+        String after = valid + "---\n" + valid.replace("name: p", "name: s") + "---\n" + invalid;
+        java.util.Map<String, PolicyFiles.Chunk> next = new java.util.HashMap<>();
+        FileContent second = PolicyFiles.parse(after.getBytes(StandardCharsets.UTF_8), "f.yaml", false, chunks, next);
+        assertTrue(first.policies().getFirst() == second.policies().getFirst(), "the unchanged document was not parsed again");
+        assertEquals(PolicyFiles.parse(after.getBytes(StandardCharsets.UTF_8), "f.yaml", false), second);
+        for (String text : texts) {
+            sameAsWhole(text, chunks);
+            sameAsWhole(text, next);
+        }
+    }
 }
