@@ -79,7 +79,8 @@ global_snapshot() {
 GLOBAL_BEFORE=$(global_snapshot)
 # portmap's DEL removes the container's own chain but keeps the chains all its containers share, and
 # iptables-nft keeps the nat tables it created: whatever of that was not there before goes at the end.
-nat_snapshot() { iptables-save -t nat 2>/dev/null | grep -v '^#'; ip6tables-save -t nat 2>/dev/null | grep -v '^#'; nft list tables 2>/dev/null; }
+# Only the nat tables of iptables-nft: other agents on a shared machine add and remove inet tables of their own.
+nat_snapshot() { iptables-save -t nat 2>/dev/null | grep -v '^#'; ip6tables-save -t nat 2>/dev/null | grep -v '^#'; nft list tables 2>/dev/null | grep -x 'table ip6\{0,1\} nat' || true; }
 NAT_BEFORE=$(nat_snapshot)
 # Processes of this run's podman other than the agent: conmon and its exit commands carry the private paths.
 podman_helpers_running() {
