@@ -308,11 +308,18 @@ static __always_inline int view_of(void *data, void *end, struct flow_view *v)
 	return 1;
 }
 
+static __always_inline int same_addr(const __u8 *a, const __u8 *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
 /* Remembers how a translated connection's replies get back what the client addressed. */
 static __always_inline void remember(const struct flow_view *v, const struct patu_xdp_port_dest *dest)
 {
 	struct patu_xdp_nat_flow flow = {};
-	struct patu_xdp_nat_origin origin = {};
+	struct patu_xdp_nat_origin origin = {}, *known;
 
 	__builtin_memcpy(flow.pod_addr, dest->addr, 16);
 	__builtin_memcpy(flow.peer_addr, v->src, 16);
@@ -321,6 +328,10 @@ static __always_inline void remember(const struct flow_view *v, const struct pat
 	flow.protocol = v->protocol;
 	__builtin_memcpy(origin.addr, v->dst, 16);
 	origin.port = v->dport;
+	/* Written once a connection, not once a packet: an LRU update costs a lock and often an allocation. */
+	known = bpf_map_lookup_elem(&nat_back, &flow);
+	if (known && known->port == origin.port && same_addr(known->addr, origin.addr))
+		return;
 	bpf_map_update_elem(&nat_back, &flow, &origin, BPF_ANY);
 }
 
