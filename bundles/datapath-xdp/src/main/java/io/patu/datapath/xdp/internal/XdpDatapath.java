@@ -224,7 +224,6 @@ public final class XdpDatapath implements Datapath, PodListener {
 
     @Override
     public void podAdded(Pod pod) {
-        publish(pod);
         for (PodAddress address : pod.addresses()) {
             kernel.podDest.update(XdpLayouts.podKey(address.address()), XdpLayouts.podDest(pod.hostIfIndex(), pod.mac()),
                     BpfMap.ANY);
@@ -240,6 +239,9 @@ public final class XdpDatapath implements Datapath, PodListener {
         }
         kernel.attachPod(pod.hostIfIndex());
         podsByIfindex.put(pod.hostIfIndex(), pod);
+        // Last: a host port held by another pod fails an ADD (which then removes the pod again), while a replay
+        // that meets one still leaves the pod its delivery.
+        publish(pod);
     }
 
     @Override
