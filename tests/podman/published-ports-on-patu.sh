@@ -3,9 +3,9 @@
 # served by Patu's xdp feature in eBPF (docs/datapath-xdp.md, "Published ports"). A container publishes a
 # TCP port; it is reached from an "outside" namespace whose veth to the host is the agent's ingress device
 # (native XDP), from the node itself (cgroup socket hooks) and from another container (tcx on its veth), and
-# each client reads the container's greeting. Nothing is in iptables or nftables for it; a NetworkPolicy
-# denying the container's ingress denies the published port too; podman rm (DEL) and a CNI GC release the
-# port_map entries.
+# each client reads the container's greeting. Nothing is in iptables or nftables for it; stopping the xdp
+# feature withdraws the port and starting it restores it; a NetworkPolicy denying the container's ingress
+# denies the published port too; podman rm (DEL) and a CNI GC release the port_map entries.
 #
 # Run as root on Debian 12 after the build (mvn -B -q install -DskipTests):
 #     sudo tests/podman/published-ports-on-patu.sh
@@ -381,6 +381,19 @@ if [ ${#errors[@]} -gt 0 ]; then
     exit 1
 fi
 log "OK: the published port answered from outside, from the node and from another container, with nothing in iptables or nftables"
+
+# --- the feature stopped and started: the ports go with it and come back with the replayed pods -------------
+shell() { "$TMP/patu/cni/patu" --shell "$1"; }
+shell "patu:disable xdp" >/dev/null || fail "patu:disable xdp failed"
+for i in $(seq 100); do [ ! -e "$BPFFS/xdp" ] && break; sleep 0.1; done
+[ ! -e "$BPFFS/xdp" ] || fail "patu:disable xdp left $BPFFS/xdp"
+g_off=$(from_outside "$out_net.1" "$HOST_PORT" 2>/dev/null || true)
+shell "patu:enable xdp" >/dev/null || fail "patu:enable xdp failed"
+for i in $(seq 100); do [ -e "$BPFFS/xdp/port_map" ] && [ "$(port_entries "$HOST_PORT")" -ge 1 ] && break; sleep 0.1; done
+g_on=$(read_greeting from_outside "$out_net.1" "$HOST_PORT")
+[ -z "$g_off" ] || fail "with the xdp feature stopped, the published port still answered '$g_off'"
+[ "$g_on" = hello-from-the-container ] || fail "with the xdp feature started again, the outside read '$g_on'"
+log "OK: stopping the xdp feature withdrew the published port, starting it again restored it for the running container"
 
 # --- policy: denying the container's ingress denies its published port -----------------------------------
 policy_dir="$TMP/state/policy"
