@@ -688,6 +688,39 @@ int patu_xdp_ingress(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+/*
+ * tcx ingress of a device without native XDP, listed in publishDevices: the same translation of published
+ * ports as patu_xdp_ingress makes, on the skb (no deny list here: that one needs XDP).
+ */
+SEC("tc")
+int patu_tcx_publish(struct __sk_buff *skb)
+{
+	struct flow_view v = {};
+	struct patu_xdp_port_dest *found, dest;
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+
+	if (!ports_published())
+		return PATU_TCX_NEXT;
+	if (!view_of(data, end, &v)) {
+		if (skb->len <= end - data || bpf_skb_pull_data(skb, sizeof(struct ethhdr) + sizeof(struct ipv6hdr)
+								 + sizeof(struct tcphdr)) != 0)
+			return PATU_TCX_NEXT;
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+		if (!view_of(data, end, &v))
+			return PATU_TCX_NEXT;
+	}
+	found = published(v.dst, v.dport, v.protocol, v.family);
+	if (!found)
+		return PATU_TCX_NEXT;
+	dest = *found;
+	remember(&v, &dest);
+	tc_rewrite(skb, &v, 1, dest.addr, dest.port);
+	count_port(0);
+	return PATU_TCX_NEXT;
+}
+
 /* ---- the node's own sockets ------------------------------------------------------------------------- */
 
 /*

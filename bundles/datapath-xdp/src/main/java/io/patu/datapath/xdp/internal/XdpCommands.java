@@ -74,11 +74,14 @@ public final class XdpCommands {
                     String.valueOf(device.passedPackets()), String.valueOf(device.droppedPackets()),
                     String.valueOf(device.droppedBytes())));
         }
+        String publish = datapath.publishDevices().isEmpty() ? ""
+                : "\npublished ports also on (tcx, patu_tcx_publish): " + String.join(" ", new java.util.TreeSet<>(
+                        datapath.publishDevices().keySet()));
         if (rows.isEmpty()) {
-            return "ingress devices: none (ingressDevices is empty)";
+            return "ingress devices: none (ingressDevices is empty)" + publish;
         }
         return new TextTable(List.of("INGRESS_DEVICE", "IFINDEX", "PROGRAM", "PASSED", "DROPPED", "DROPPED_BYTES"),
-                rows).render();
+                rows).render() + publish;
     }
 
     String rules() {

@@ -85,6 +85,11 @@ public final class XdpDatapath implements Datapath, PodListener {
         @AttributeDefinition(description = "seconds between two readings of the node's addresses, on which ports "
                 + "published on every address answer", required = false)
         int nodeAddressSeconds() default 5;
+
+        @AttributeDefinition(description = "devices without native XDP on which traffic from the network reaches "
+                + "published ports, translated by tcx (the ingressDevices do it in XDP); no deny list there",
+                required = false)
+        String[] publishDevices() default {};
     }
 
     /** One pod's counters, summed over CPUs. */
@@ -115,6 +120,9 @@ public final class XdpDatapath implements Datapath, PodListener {
     /** port_map keys (as lists of bytes) this agent wrote, with the port they publish; guarded by this. */
     private final Map<List<Byte>, PublishedPort> ports = new LinkedHashMap<>();
     private final NodeAddresses nodeAddresses;
+    /** Devices with the tcx translation of published ports: name -> ifindex; guarded by this. */
+    private final Map<String, Integer> publishDevices = new LinkedHashMap<>();
+    private volatile String publishError;
 
     /**
      * Starts the datapath. An ingress configuration that cannot be applied (unknown device, a driver without
@@ -127,7 +135,7 @@ public final class XdpDatapath implements Datapath, PodListener {
         this.kernel = XdpKernelState.load(Path.of(config.bpffsDir(), FEATURE));
         this.nodeAddresses = new NodeAddresses(kernel.nodeAddrs, config.nodeAddressSeconds());
         try {
-            removeStaleLinks(configuredIfindexes(config));
+            removeStaleLinks(configuredIfindexes(config), configuredPublishIfindexes(config));
             // Ports a previous agent published stay in the pinned port_map across a restart (they keep answering);
             // the replayed pods take their entries over.
             kernel.attachSockets(config.nodeCgroup().isBlank() ? CgroupV2.ensureMounted() : Path.of(config.nodeCgroup()));
@@ -141,6 +149,7 @@ public final class XdpDatapath implements Datapath, PodListener {
                 }
                 apply(List.of(), Map.of());
             }
+            applyPublishOrReport(config);
         } catch (RuntimeException e) {
             nodeAddresses.close();
             kernel.removeAll();
@@ -157,6 +166,45 @@ public final class XdpDatapath implements Datapath, PodListener {
     @Modified
     void modified(Config config) {
         applyOrReport(config, "xdp ingress configuration refused, the previous one stays in force");
+        applyPublishOrReport(config);
+    }
+
+    /** Puts the tcx translation on exactly the configured publishDevices; a refused list is reported. */
+    private void applyPublishOrReport(Config config) {
+        try {
+            applyPublishDevices(resolveDevices(config.publishDevices()));
+            publishError = null;
+        } catch (IllegalArgumentException | NativeException e) {
+            publishError = e.getMessage();
+            LOG.severe(() -> "publishDevices refused, the previous ones stay in force: " + e.getMessage());
+        }
+    }
+
+    private synchronized void applyPublishDevices(Map<String, Integer> wanted) {
+        List<Integer> attachedHere = new ArrayList<>();
+        try {
+            for (int ifindex : wanted.values()) {
+                if (!publishDevices.containsValue(ifindex)) {
+                    kernel.attachPublish(ifindex);
+                    attachedHere.add(ifindex);
+                }
+            }
+        } catch (RuntimeException e) {
+            attachedHere.forEach(kernel::detachPublish);
+            throw e;
+        }
+        for (int ifindex : List.copyOf(publishDevices.values())) {
+            if (!wanted.containsValue(ifindex)) {
+                kernel.detachPublish(ifindex);
+            }
+        }
+        publishDevices.clear();
+        publishDevices.putAll(wanted);
+    }
+
+    /** Devices with the tcx translation of published ports, for the operator. */
+    synchronized Map<String, Integer> publishDevices() {
+        return Map.copyOf(publishDevices);
     }
 
     /** Applies the ingress configuration; false, logged and kept for {@code patu:xdp}, if it was refused. */
@@ -181,6 +229,10 @@ public final class XdpDatapath implements Datapath, PodListener {
         List<String> problems = new java.util.ArrayList<>(kernel.problems());
         configurationError().ifPresent(error -> problems.add("the ingress configuration was refused, so no ingress"
                 + " device has the deny list: " + error));
+        String publish = publishError;
+        if (publish != null) {
+            problems.add("publishDevices was refused: " + publish);
+        }
         return problems;
     }
 
@@ -507,6 +559,15 @@ public final class XdpDatapath implements Datapath, PodListener {
         return resolved;
     }
 
+    /** The ifindexes of the configured publish devices; none if the list cannot be resolved. */
+    private static Set<Integer> configuredPublishIfindexes(Config config) {
+        try {
+            return new HashSet<>(resolveDevices(config.publishDevices()).values());
+        } catch (IllegalArgumentException e) {
+            return Set.of();
+        }
+    }
+
     /** The ifindexes of the configured ingress devices that exist; none if the list cannot be resolved. */
     private static Set<Integer> configuredIfindexes(Config config) {
         try {
@@ -521,7 +582,7 @@ public final class XdpDatapath implements Datapath, PodListener {
      * The others are taken over in place when the pods are replayed and the configuration applied, so a deny
      * list is never off across a restart.
      */
-    private void removeStaleLinks(Set<Integer> keepIngress) {
+    private void removeStaleLinks(Set<Integer> keepIngress, Set<Integer> keepPublish) {
         Set<Integer> present = new HashSet<>();
         try (RtNetlink host = RtNetlink.open()) {
             host.links().forEach(l -> present.add(l.index()));
@@ -532,7 +593,8 @@ public final class XdpDatapath implements Datapath, PodListener {
             }
             boolean pod = name.startsWith(XdpKernelState.POD_LINK_PREFIX);
             int ifindex = Integer.parseInt(name.substring(name.lastIndexOf('_') + 1));
-            if (pod ? !present.contains(ifindex) : !keepIngress.contains(ifindex)) {
+            Set<Integer> keep = name.startsWith(XdpKernelState.PUBLISH_LINK_PREFIX) ? keepPublish : keepIngress;
+            if (pod ? !present.contains(ifindex) : !keep.contains(ifindex)) {
                 kernel.removeStalePin(name);
             }
         }

@@ -33,6 +33,8 @@ final class XdpKernelState {
     static final String INGRESS_LINK_PREFIX = "link_ingress_";
     /** The node's socket hooks on the configured cgroup: {@code link_sock_<hook>}, e.g. link_sock_connect4. */
     static final String SOCK_LINK_PREFIX = "link_sock_";
+    /** Published ports on a device without native XDP: tcx ingress, {@code link_publish_<ifindex>}. */
+    static final String PUBLISH_LINK_PREFIX = "link_publish_";
     /** The socket hooks, by link name suffix: the program is patu_sock_<hook>. */
     static final java.util.List<String> SOCK_HOOKS = java.util.List.of("connect4", "connect6", "sendmsg4", "sendmsg6",
             "recvmsg4", "recvmsg6");
@@ -51,6 +53,7 @@ final class XdpKernelState {
     final BpfMap portCounters;
     final BpfProgram deliver;
     final BpfProgram ingress;
+    final BpfProgram publish;
     private final BpfObject object;
     private final Path pinDir;
     private final PinDirectoryLock ownership;
@@ -74,6 +77,7 @@ final class XdpKernelState {
         this.portCounters = object.map("port_counters");
         this.deliver = object.program("patu_tcx_deliver");
         this.ingress = object.program("patu_xdp_ingress");
+        this.publish = object.program("patu_tcx_publish");
     }
 
     /** Loads the object and takes over the maps pinned under {@code pinDir}, if any. */
@@ -127,6 +131,15 @@ final class XdpKernelState {
         attach(INGRESS_LINK_PREFIX + ifindex, pin -> ingress.attachXdp(ifindex, pin));
     }
 
+    /** Puts the published-port translation on the tcx ingress of a device without native XDP. */
+    void attachPublish(int ifindex) {
+        attach(PUBLISH_LINK_PREFIX + ifindex, pin -> publish.attachTcx(ifindex, AttachType.TCX_INGRESS, false, pin));
+    }
+
+    void detachPublish(int ifindex) {
+        release(PUBLISH_LINK_PREFIX + ifindex);
+    }
+
     /**
      * Puts the socket hooks (connect, sendmsg, recvmsg; IPv4 and IPv6) on the cgroup v2 {@code cgroup}, whose
      * processes (and those of its descendants) are the node's own clients of published ports.
@@ -150,6 +163,9 @@ final class XdpKernelState {
     private BpfProgram programOf(String linkName) {
         if (linkName.startsWith(POD_LINK_PREFIX)) {
             return deliver;
+        }
+        if (linkName.startsWith(PUBLISH_LINK_PREFIX)) {
+            return publish;
         }
         if (linkName.startsWith(SOCK_LINK_PREFIX)) {
             return object.program("patu_sock_" + linkName.substring(SOCK_LINK_PREFIX.length()));
@@ -296,7 +312,8 @@ final class XdpKernelState {
     }
 
     private static boolean isLinkName(String name) {
-        return name.startsWith(POD_LINK_PREFIX) || name.startsWith(INGRESS_LINK_PREFIX) || name.startsWith(SOCK_LINK_PREFIX);
+        return name.startsWith(POD_LINK_PREFIX) || name.startsWith(INGRESS_LINK_PREFIX) || name.startsWith(SOCK_LINK_PREFIX)
+                || name.startsWith(PUBLISH_LINK_PREFIX);
     }
 
     static boolean isNotSupported(NativeException e) {

@@ -205,4 +205,37 @@ class PublishedPortsKernelTest {
         assertFalse(Commands.check("bpftool", "cgroup", "show", net.cgroup.toString()).contains("patu_sock"),
                 "the socket hooks left the cgroup");
     }
+
+    @Test
+    void aDeviceWithoutXdpServesPublishedPortsThroughTcx() throws Exception {
+        // A second outside, on a device listed in publishDevices: tcx, not XDP, and partial checksums left on.
+        String device = "ppq" + net.id;
+        String name = "pp-" + net.id + "-o2";
+        Path second = NetNs.create(name);
+        net.own(device, name);
+        String v4 = "10.234." + Integer.parseInt(net.id.substring(0, 2), 16) + ".";
+        Commands.check("ip", "link", "add", device, "type", "veth", "peer", "name", "eth0", "netns", name);
+        Commands.check("ip", "addr", "add", v4 + "1/29", "dev", device);
+        Commands.check("ip", "link", "set", device, "up");
+        Commands.check("ip", "-n", name, "addr", "add", v4 + "2/29", "dev", "eth0");
+        Commands.check("ip", "-n", name, "link", "set", "eth0", "up");
+        Map<String, Object> properties = new HashMap<>();
+        properties.put("bpffsDir", bpffsDir.toString());
+        properties.put("nodeCgroup", net.cgroup.toString());
+        properties.put("publishDevices", new String[] {device});
+        datapath = new XdpDatapath(Converters.standardConverter().convert(properties).to(XdpDatapath.Config.class));
+        datapath.podAdded(publishing(server));
+        InetAddress node = InetAddress.ofLiteral(v4 + "1");
+        long before = datapath.portCounters()[0];
+        assertEquals("echo:tcx", EchoServers.tcp(second, node, 8080, "tcx"));
+        assertEquals("echo:tu from " + node.getHostAddress() + ":8053", EchoServers.udp(second, node, 8053, "tu"));
+        assertTrue(datapath.portCounters()[0] >= before + 2, "translated on the device's tcx ingress");
+        assertFalse(Commands.check("ip", "link", "show", device).contains("xdp"), "no XDP on it");
+        int ifindex = Integer.parseInt(Commands.check("cat", "/sys/class/net/" + device + "/ifindex").strip());
+        assertTrue(datapath.links().contains("link_publish_" + ifindex), datapath.links().toString());
+        assertTrue(new XdpCommands(datapath).xdp().contains("published ports also on (tcx, patu_tcx_publish): " + device));
+        datapath.close();
+        datapath = null;
+        assertThrows(IOException.class, () -> EchoServers.tcp(second, node, 8080, "stopped"), "gone with the feature");
+    }
 }
