@@ -31,6 +31,8 @@ NODE_CG=$CG2/node               # the node's own clients: the agent's nodeCgroup
 BPFFS=/sys/fs/bpf/pp-pub-$ID
 OUTSIDE_NS=pp-pub-out-$ID       # the "outside", beyond the ingress device
 OUT_HOST=pppo$ID                # the ingress device: the host end of the outside's veth
+OUTSIDE2_NS=pp-pub-out2-$ID     # a second outside, beyond a publish device (tcx, as for a NIC without native XDP)
+OUT2_HOST=pppq$ID
 STARTED=$(date +%s%N)
 
 log() { echo "published-ports: $*"; }
@@ -65,6 +67,7 @@ MOUNTED_BPF=0
 VAR_LIB_CNI_EXISTED=0; [ -e /var/lib/cni ] && VAR_LIB_CNI_EXISTED=1
 declare -a VETHS=() NETNS=()
 OUTSIDE_MADE=0
+OUTSIDE2_MADE=0
 # Global places podman or CNI could write to; compared before and after.
 global_snapshot() {
     for d in /etc/cni/net.d /etc/containers /var/lib/containers /var/lib/containers/cache /run/containers \
@@ -104,6 +107,7 @@ cleanup() {
         for i in $(seq 100); do podman_helpers_running || break; sleep 0.1; done
     fi
     [ "$OUTSIDE_MADE" = 1 ] && ip netns del "$OUTSIDE_NS" 2>/dev/null   # its veth goes with it
+    [ "$OUTSIDE2_MADE" = 1 ] && ip netns del "$OUTSIDE2_NS" 2>/dev/null
     if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
         kill -TERM "$AGENT_PID"
         for i in $(seq 200); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
@@ -198,6 +202,15 @@ ip addr add "$out_net.1/24" dev "$OUT_HOST" && ip link set "$OUT_HOST" up
 ip -n "$OUTSIDE_NS" addr add "$out_net.2/24" dev eth0 && ip -n "$OUTSIDE_NS" link set eth0 up && ip -n "$OUTSIDE_NS" link set lo up
 # Complete checksums, as a NIC hands frames to XDP (a veth would pass partial ones on).
 ip netns exec "$OUTSIDE_NS" ethtool -K eth0 tx off >/dev/null
+out2_net=""
+for n in $(seq 100 199); do [ "198.18.$n" != "$out_net" ] && subnet_free "198.18.$n.0/24" && { out2_net=198.18.$n; break; }; done
+[ -n "$out2_net" ] || fail "no second free 198.18.N.0/24 (N = 100..199) for the second outside namespace"
+ip netns add "$OUTSIDE2_NS" || fail "ip netns add $OUTSIDE2_NS failed"
+OUTSIDE2_MADE=1
+NETNS+=("/run/netns/$OUTSIDE2_NS"); VETHS+=("$OUT2_HOST")
+ip link add "$OUT2_HOST" type veth peer name eth0 netns "$OUTSIDE2_NS"
+ip addr add "$out2_net.1/24" dev "$OUT2_HOST" && ip link set "$OUT2_HOST" up
+ip -n "$OUTSIDE2_NS" addr add "$out2_net.2/24" dev eth0 && ip -n "$OUTSIDE2_NS" link set eth0 up
 
 # --- the agent: its own socket, bridge, subnet, state, pins, and the test's cgroup ---------------------
 # The ingress device is the outside's veth; the node's own clients of published ports are the processes of
@@ -205,12 +218,12 @@ ip netns exec "$OUTSIDE_NS" ethtool -K eth0 tx off >/dev/null
 mkdir "$CG2" "$NODE_CG"
 export PATU_SOCKET=$TMP/patu.sock
 jq --arg sock "$PATU_SOCKET" --arg bridge "$BRIDGE" --arg state "$TMP/state" --arg subnet "$SUBNET" \
-   --arg bpffs "$BPFFS" --arg cg "$CG2" --arg id "$ID" --arg out "$OUT_HOST" '
+   --arg bpffs "$BPFFS" --arg cg "$CG2" --arg id "$ID" --arg out "$OUT_HOST" --arg out2 "$OUT2_HOST" '
     ."io.patu.lifecycle" += {bridgeName: $bridge, socketPath: $sock, stateDir: $state}
   | ."io.patu.ipam" += {subnet: $subnet, gateway: "", stateDir: $state}
   | ."io.patu.datapath.sockmap" += {bpffsDir: $bpffs, cgroupPath: $cg}
   | ."io.patu.egress" += {table: ("pp_pub_" + $id)}
-  | ."io.patu.datapath.xdp" += {bpffsDir: $bpffs, nodeCgroup: $cg, ingressDevices: [$out]}
+  | ."io.patu.datapath.xdp" += {bpffsDir: $bpffs, nodeCgroup: $cg, ingressDevices: [$out], publishDevices: [$out2]}
   | ."io.patu.policy" += {bpffsDir: $bpffs, policyDir: ($state + "/policy")}
   | ."io.patu.metrics" += {port: 0}' \
    "$TMP/patu/conf/patu.json" >"$TMP/agent.json"
@@ -326,6 +339,7 @@ read_greeting() {
 }
 TCP_READ='exec 3<>"/dev/tcp/$0/$1" && head -n 1 <&3'   # bash -c "$TCP_READ" ADDRESS PORT
 from_outside() { ip netns exec "$OUTSIDE_NS" timeout 3 bash -c "$TCP_READ" "$1" "$2"; }
+from_outside2() { ip netns exec "$OUTSIDE2_NS" timeout 3 bash -c "$TCP_READ" "$1" "$2"; }
 # From the node itself: a process of the node cgroup, which it joins before its socket exists.
 from_node() { timeout 3 sh -c 'echo $$ >"$0/cgroup.procs" && exec bash -c "$1" "$2" "$3"' "$NODE_CG" "$TCP_READ" "$1" "$2"; }
 from_pod() { # from_pod ADDRESS PORT: another container of the network, through its veth
@@ -348,6 +362,8 @@ entries=$(port_entries "$HOST_PORT")
 read -r in0 pod0 rep0 sock0 < <(port_counters)
 g_out=$(read_greeting from_outside "$out_net.1" "$HOST_PORT")
 read -r in1 pod1 rep1 sock1 < <(port_counters)
+g_out2=$(read_greeting from_outside2 "$out2_net.1" "$HOST_PORT")
+read -r in1b pod1b rep1b sock1b < <(port_counters)
 g_node_lo=$(read_greeting from_node 127.0.0.1 "$HOST_PORT")
 g_node_gw=$(read_greeting from_node "$gw" "$HOST_PORT")
 read -r in2 pod2 rep2 sock2 < <(port_counters)
@@ -361,6 +377,7 @@ echo "== published port without portmap: report"
 printf '  %-34s %s\n' "container" "$ctr  $ip_c  host veth $veth_c"
 printf '  %-34s %s\n' "published" "any node address:$HOST_PORT -> $ip_c:$PORT ($entries port_map entries)"
 printf '  %-34s %s\n' "from outside ($out_net.2 -> .1)" "'$g_out'  (XDP translated $((in1 - in0)), replies back $((rep1 - rep0)))"
+printf '  %-34s %s\n' "from outside 2 ($out2_net.2 -> .1)" "'$g_out2'  (tcx on publish device $OUT2_HOST translated $((in1b - in1)))"
 printf '  %-34s %s\n' "from the node, 127.0.0.1 / $gw" "'$g_node_lo' / '$g_node_gw'  (sockets translated $((sock2 - sock1)))"
 printf '  %-34s %s\n' "from another container, $gw" "'$g_pod'  (translated on its veth $((pod3 - pod2)), replies back $((rep3 - rep2)))"
 printf '  %-34s %s\n' "iptables nat / nftables lines" "$nat / $nft"
@@ -368,6 +385,8 @@ echo
 
 errors=()
 [ "$g_out" = hello-from-the-container ] || errors+=("from outside: read '$g_out'")
+[ "$g_out2" = hello-from-the-container ] || errors+=("from outside over the publish device: read '$g_out2'")
+[ $((in1b - in1)) -ge 1 ] || errors+=("the second outside's connection was not translated on the publish device")
 [ "$g_node_lo" = hello-from-the-container ] || errors+=("from the node to 127.0.0.1: read '$g_node_lo'")
 [ "$g_node_gw" = hello-from-the-container ] || errors+=("from the node to $gw: read '$g_node_gw'")
 [ "$g_pod" = hello-from-the-container ] || errors+=("from another container: read '$g_pod'")
@@ -381,6 +400,7 @@ if [ ${#errors[@]} -gt 0 ]; then
     exit 1
 fi
 log "OK: the published port answered from outside, from the node and from another container, with nothing in iptables or nftables"
+log "OK: a device without XDP in publishDevices reached the published port through tcx"
 
 # --- the feature stopped and started: the ports go with it and come back with the replayed pods -------------
 shell() { "$TMP/patu/cni/patu" --shell "$1"; }

@@ -13,7 +13,8 @@ import io.patu.kernel.testing.KernelTest;
 
 /**
  * {@code podman run -p} through Patu alone, no portmap: the xdp feature serves the published port in eBPF. The
- * container is reached from an "outside" namespace through the agent's configured ingress device (native XDP),
+ * container is reached from an "outside" namespace through the agent's configured ingress device (native XDP)
+ * and from a second one through a publish device (tcx),
  * from the node's own sockets and from another container; nothing of it is in iptables or nftables; the port
  * goes with the xdp feature and comes back with it (the lifecycle replays the pod with its ports); a policy
  * denying the container's ingress denies its published port; DEL and GC release the port_map entries. The
@@ -34,6 +35,7 @@ class PublishedPortsIT {
         assertEquals(0, run.exitValue(), output);
         assertTrue(output.contains("OK: the published port answered from outside, from the node and from another container,"
                 + " with nothing in iptables or nftables"), output);
+        assertTrue(output.contains("OK: a device without XDP in publishDevices reached the published port through tcx"), output);
         assertTrue(output.contains("OK: stopping the xdp feature withdrew the published port, starting it again restored it"),
                 output);
         assertTrue(output.contains("OK: a policy denying the container's ingress denied its published port"), output);
