@@ -114,7 +114,7 @@ measure() {
         "io.patu.datapath.sockmap": {bpffsDir: $bpffs, cgroupPath: $cgroup},
         "io.patu.egress": {table: $table},
         "io.patu.metrics": {port: 0},
-        "io.patu.datapath.xdp": {bpffsDir: $bpffs},
+        "io.patu.datapath.xdp": {bpffsDir: $bpffs, nodeCgroup: $cgroup},
         "io.patu.policy": {bpffsDir: $bpffs, policyDir: ($state + "/policy")}}' >"$config"
     t0=$(now_ms)
     "$dist/bin/patu" run --profile "$profile" --config "$config" </dev/null >"$dir/agent.log" 2>&1 &

@@ -470,7 +470,7 @@ start_agent() { # start_agent SETUP
   "io.patu.ipam": { "subnet": "${subnet[$s]}", "gateway": "", "stateDir": "$tmp/$s-state" },
   "io.patu.datapath.sockmap": { "bpffsDir": "${bpffs[$s]}", "cgroupPath": "${cg[$s]}" },
   "io.patu.egress": { "table": "patu_bench_${id}_${s//-/_}" },
-  "io.patu.datapath.xdp": { "bpffsDir": "${bpffs[$s]}" },
+  "io.patu.datapath.xdp": { "bpffsDir": "${bpffs[$s]}", "nodeCgroup": "${cg[$s]}" },
   "io.patu.policy": { "bpffsDir": "${bpffs[$s]}", "policyDir": "$tmp/$s-policy" },
   "io.patu.metrics": { "port": 0 }
 }

@@ -64,9 +64,67 @@ struct patu_xdp_device_counters {
 	__u64 dropped_bytes;	/* offset 16 */
 };
 
-/* Value of xdp_config entry 0.  Size 4. */
+/* Value of xdp_config entry 0.  Size 8. */
 struct patu_xdp_config {
 	__u32 rule_slots;	/* offset 0: deny_rules slots in use are all below this */
+	__u32 ports_published;	/* offset 4: entries in port_map; 0 spares every packet the port lookups */
+};
+
+/* Published ports (one entry per host address, port, protocol and family). */
+#define PATU_XDP_MAX_PORTS 4096
+/* Connections through a published port whose replies are translated back. */
+#define PATU_XDP_MAX_NAT_FLOWS 65536
+/* Addresses of the node itself: a port published on every address answers on these. */
+#define PATU_XDP_MAX_NODE_ADDRS 256
+
+/* Key of port_map: a published port.  Size 20.  addr all zero = every address of the node (the address
+ * must then be in node_addrs, or loopback for the node's own sockets). */
+struct patu_xdp_port_key {
+	__u8 addr[16];		/* offset 0: node address, IPv4 as ::ffff:a.b.c.d; all zero = any */
+	__u16 port;		/* offset 16: host port, host byte order */
+	__u8 protocol;		/* offset 18: IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;		/* offset 19: 4 or 6 (an "any" key exists once per family) */
+};
+
+/* Value of port_map: where the published port goes.  Size 24. */
+struct patu_xdp_port_dest {
+	__u8 addr[16];		/* offset 0: the pod's address, same form as the key */
+	__u16 port;		/* offset 16: container port, host byte order */
+	__u8 pad[2];		/* offset 18 */
+	__u32 ifindex;		/* offset 20: the pod's host veth (for operators; delivery goes through the stack) */
+};
+
+/* Key of nat_back: a translated connection as the pod's replies carry it.  Size 40. */
+struct patu_xdp_nat_flow {
+	__u8 pod_addr[16];	/* offset 0: the reply's source: the pod */
+	__u8 peer_addr[16];	/* offset 16: the reply's destination: the client */
+	__u16 pod_port;		/* offset 32: host byte order */
+	__u16 peer_port;	/* offset 34: host byte order */
+	__u8 protocol;		/* offset 36 */
+	__u8 pad[3];		/* offset 37 */
+};
+
+/* Value of nat_back and sock_nat_back: the address and port the client used.  Size 20. */
+struct patu_xdp_nat_origin {
+	__u8 addr[16];		/* offset 0 */
+	__u16 port;		/* offset 16: host byte order */
+	__u8 pad[2];		/* offset 18 */
+};
+
+/* Key of sock_nat_back: a UDP socket of the node and the pod address it was sent to.  Size 32. */
+struct patu_xdp_sock_flow {
+	__u64 cookie;		/* offset 0: bpf_get_socket_cookie */
+	__u8 addr[16];		/* offset 8: the pod address */
+	__u16 port;		/* offset 24: the container port, host byte order */
+	__u8 pad[6];		/* offset 26 */
+};
+
+/* Value of port_counters (per CPU), entry 0.  Size 32. */
+struct patu_xdp_port_counters {
+	__u64 ingress_translated;	/* offset 0: packets to a published port translated by XDP on an ingress device */
+	__u64 pod_translated;		/* offset 8: from a pod, translated on its host veth */
+	__u64 replies_translated;	/* offset 16: pod replies translated back on its host veth */
+	__u64 sockets_translated;	/* offset 24: connect/sendmsg of the node's own sockets */
 };
 
 #endif /* PATU_XDP_H */

@@ -226,7 +226,7 @@ jq --arg sock "$PATU_SOCKET" --arg bridge "$BRIDGE" --arg state "$TMP/state" --a
   | ."io.patu.ipam" += {subnet: $subnet, gateway: "", stateDir: $state}
   | ."io.patu.datapath.sockmap" += {bpffsDir: $bpffs, cgroupPath: $cg, smallWriteRun: 0, redirectQueueBytes: 0}
   | ."io.patu.egress" += {table: ("patu_e2e_" + $id)}
-  | ."io.patu.datapath.xdp" += {bpffsDir: $bpffs}
+  | ."io.patu.datapath.xdp" += {bpffsDir: $bpffs, nodeCgroup: $cg}
   | ."io.patu.policy" += {bpffsDir: $bpffs, policyDir: ($state + "/policy")}
   | ."io.patu.metrics" += {port: 0}' \
    "$TMP/patu/conf/patu.json" >"$TMP/agent.json"
@@ -244,11 +244,8 @@ for i in $(seq 300); do
 done
 log "agent pid $AGENT_PID: socket $PATU_SOCKET, bridge $BRIDGE, subnet $SUBNET, pins $BPFFS, sockops on $CG2"
 
-"$PATU" install-cni --bin-dir "$TMP/cni-bin" --conf-dir "$TMP/cni-conf" --name "$NET" >/dev/null
-# Patu first, then portmap, which podman hands the published ports (capability portMappings).
-conflist="$TMP/cni-conf/10-$NET.conflist"
-jq '.plugins += [{"type": "portmap", "capabilities": {"portMappings": true}}]' "$conflist" >"$conflist.new"
-mv "$conflist.new" "$conflist"
+# Patu first, then portmap, which podman hands the published ports (capability portMappings on portmap only).
+"$PATU" install-cni --bin-dir "$TMP/cni-bin" --conf-dir "$TMP/cni-conf" --name "$NET" --portmap >/dev/null
 
 # --- private podman configuration ----------------------------------------------------------------------
 # PATU_SOCKET reaches the plugin two ways: podman passes its own environment to CNI plugins (ADD, and DEL

@@ -118,7 +118,7 @@ final class AgentUnderTest implements AutoCloseable {
                 "io.patu.egress", Map.of("table", egressTable),
                 "io.patu.metrics", Map.of("listenAddress", "127.0.0.1", "port", metricsPort),
                 "io.patu.policy", Map.of("policyDir", work.resolve("policy").toString(), "bpffsDir", bpffsDir.toString()),
-                "io.patu.datapath.xdp", Map.of("bpffsDir", bpffsDir.toString())));
+                "io.patu.datapath.xdp", Map.of("bpffsDir", bpffsDir.toString(), "nodeCgroup", cgroup.toString())));
         extraConfig.forEach((pid, properties) -> {
             Map<String, Object> merged = new java.util.TreeMap<>(pids.getOrDefault(pid, Map.of()));
             merged.putAll(properties);

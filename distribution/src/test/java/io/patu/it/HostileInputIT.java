@@ -525,7 +525,7 @@ class HostileInputIT extends WithAgent {
                 case 8 -> new String[] {anyOf("enabledad", "macspoofchk", "disableContainerInterface", "portIsolation"), "true"};
                 case 9 -> new String[] {"ipMasqBackend", "\"" + anyOf("iptables", "ebpf", "") + "\""};
                 case 10 -> new String[] {"subnet", "\"" + anyOf("10.77.0.0/16", agent.subnetPrefix + "0/24", "fd00::/64") + "\""};
-                case 11 -> new String[] {"capabilities", "{\"" + anyOf("portMappings", "bandwidth", "mac", "dns", "aliases") + "\":true}"};
+                case 11 -> new String[] {"capabilities", "{\"" + anyOf("bandwidth", "mac", "dns", "aliases") + "\":true}"};
                 case 12 -> new String[] {"ipMasq", "false"};
                 case 13 -> new String[] {"ipMasq", "true" + v6Ranges};
                 case 14 -> new String[] {anyOf("hairpinMode", "isGateway", "ipMasq", "promiscMode"), anyOf("\"true\"", "1", "[]", "{}")};

@@ -14,9 +14,10 @@ import java.util.Objects;
  * @param mac         MAC address of the pod-side interface
  * @param addresses   addresses of the pod-side interface, one per family at most
  * @param identity    namespace, name, uid from {@code CNI_ARGS}; {@link PodIdentity#NONE} when none was given
+ * @param portMappings ports published to the pod ({@code runtimeConfig.portMappings}); empty for none
  */
 public record Pod(PodId id, String netns, String hostVeth, int hostIfIndex, String mac, List<PodAddress> addresses,
-                  PodIdentity identity) {
+                  PodIdentity identity, List<PortMapping> portMappings) {
     public Pod {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(netns, "netns");
@@ -24,6 +25,13 @@ public record Pod(PodId id, String netns, String hostVeth, int hostIfIndex, Stri
         Objects.requireNonNull(mac, "mac");
         Objects.requireNonNull(identity, "identity");
         addresses = List.copyOf(addresses);
+        portMappings = portMappings == null ? List.of() : List.copyOf(portMappings);
+    }
+
+    /** A pod publishing no port. */
+    public Pod(PodId id, String netns, String hostVeth, int hostIfIndex, String mac, List<PodAddress> addresses,
+               PodIdentity identity) {
+        this(id, netns, hostVeth, hostIfIndex, mac, addresses, identity, List.of());
     }
 
     /** A pod without identity, as before {@link PodIdentity} existed. */
@@ -33,6 +41,11 @@ public record Pod(PodId id, String netns, String hostVeth, int hostIfIndex, Stri
 
     /** The same pod with another identity. */
     public Pod withIdentity(PodIdentity newIdentity) {
-        return new Pod(id, netns, hostVeth, hostIfIndex, mac, addresses, newIdentity);
+        return new Pod(id, netns, hostVeth, hostIfIndex, mac, addresses, newIdentity, portMappings);
+    }
+
+    /** The same pod publishing these ports. */
+    public Pod withPortMappings(List<PortMapping> newPortMappings) {
+        return new Pod(id, netns, hostVeth, hostIfIndex, mac, addresses, identity, newPortMappings);
     }
 }

@@ -15,4 +15,12 @@ public interface PodListener {
     void podAdded(Pod pod);
 
     void podRemoved(Pod pod);
+
+    /**
+     * True if this listener publishes the pods' {@link Pod#portMappings()} itself. The lifecycle refuses an ADD
+     * with port mappings when no listener does, rather than let a pod run with ports nobody serves.
+     */
+    default boolean servesPortMappings() {
+        return false;
+    }
 }

@@ -3,7 +3,7 @@
  * Nothing here has behaviour beyond validation; implementations live in their own bundles.
  */
 @Export
-@Version("1.4.0")
+@Version("1.5.0")
 package io.patu.api;
 
 import org.osgi.annotation.bundle.Export;

@@ -22,6 +22,7 @@ import io.patu.api.Pod;
 import io.patu.api.PodAddress;
 import io.patu.api.PodId;
 import io.patu.api.PodListener;
+import io.patu.api.PortMapping;
 import io.patu.kernel.NativeException;
 import io.patu.kernel.netlink.Link;
 import io.patu.kernel.netlink.RtNetlink;
@@ -112,6 +113,14 @@ final class CniVerbs {
     private WireResponse add(CniRequest request) throws IOException {
         netconfKeys.check(request.config());
         int attachmentMtu = request.config().mtu();
+        List<PortMapping> portMappings = request.config().portMappings();
+        if (!portMappings.isEmpty() && listeners.get().stream().noneMatch(PodListener::servesPortMappings)) {
+            // Refused rather than warned: a container whose published ports nobody serves looks up and is not.
+            throw new PatuException(CniError.NOT_AVAILABLE, "ports are to be published (" + portMappings
+                    + ") but the xdp feature, which publishes them, is not running",
+                    "patu:enable xdp (or use the full profile), or chain the portmap plugin after Patu and declare the "
+                            + "portMappings capability there instead", null);
+        }
         Path netns = request.netns().orElseThrow();
         if (!NetNs.isNetworkNamespace(netns)) {
             throw new PatuException(CniError.INVALID_ENVIRONMENT, "CNI_NETNS " + CniRequest.printable(netns.toString())
@@ -141,7 +150,7 @@ final class CniVerbs {
             }
             throw e;
         }
-        Pod pod = wired.pod().withIdentity(request.args().identity());
+        Pod pod = wired.pod().withIdentity(request.args().identity()).withPortMappings(portMappings);
         try {
             registry.put(pod);
             for (PodListener listener : listeners.get()) {

@@ -44,7 +44,7 @@ final class NetconfKeys {
     static final Set<String> ELSEWHERE = Set.of("cniversion", "cniversions", "name", "type", "ipam", "mtu",
             "runtimeconfig", "args", "prevresult", "dns");
     /** Capabilities whose runtimeConfig this agent reads. */
-    static final Set<String> CAPABILITIES = Set.of("ips");
+    static final Set<String> CAPABILITIES = Set.of("ips", "portMappings");
 
     private final String bridgeName;
     private final Supplier<Egress> egress;
@@ -137,8 +137,8 @@ final class NetconfKeys {
             String inner = name + "." + CniRequest.printable(capability.getKey());
             if (bool(inner, capability.getValue()) && !CAPABILITIES.contains(capability.getKey())) {
                 throw refused(inner, "the runtime would pass this capability's runtimeConfig to Patu, which does not read it "
-                        + "(Patu reads: " + String.join(", ", CAPABILITIES) + ")", "chain a plugin that provides it (e.g. "
-                        + "portmap for portMappings) and declare the capability there");
+                        + "(Patu reads: " + String.join(", ", CAPABILITIES) + ")", "chain a plugin that provides it "
+                        + "and declare the capability there");
             }
         }
     }

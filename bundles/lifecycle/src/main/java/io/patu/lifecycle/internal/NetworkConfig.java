@@ -1,6 +1,7 @@
 package io.patu.lifecycle.internal;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -12,6 +13,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import io.patu.api.CniError;
 import io.patu.api.PatuException;
+import io.patu.api.PortMapping;
 import io.patu.api.json.JsonTrees;
 
 /**
@@ -228,6 +230,82 @@ record NetworkConfig(String cniVersion, String name, String type, JsonNode raw) 
             ips.add(element.asText());
         }
         return ips;
+    }
+
+    /**
+     * Ports the runtime publishes ({@code portMappings} capability, {@code runtimeConfig.portMappings}): objects
+     * of {@code hostPort}, {@code containerPort}, {@code protocol} ({@code tcp} when absent) and {@code hostIP}
+     * (every node address when absent or empty). Anything else, or the same host address, port and protocol
+     * twice, is error 7 naming the entry. Empty when none is asked for.
+     */
+    List<PortMapping> portMappings() {
+        JsonNode node = raw.path("runtimeConfig").path("portMappings");
+        if (node.isMissingNode() || node.isNull()) {
+            return List.of();
+        }
+        if (!node.isArray()) {
+            throw new PatuException(CniError.INVALID_NETWORK_CONFIG, "\"runtimeConfig.portMappings\" must be a list");
+        }
+        List<PortMapping> mappings = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            String where = "runtimeConfig.portMappings[" + i + "]";
+            PortMapping mapping = portMapping(where, node.get(i));
+            for (PortMapping earlier : mappings) {
+                if (earlier.hostPort() == mapping.hostPort() && earlier.protocol().equals(mapping.protocol())
+                        && java.util.Objects.equals(earlier.hostIp(), mapping.hostIp())) {
+                    throw new PatuException(CniError.INVALID_NETWORK_CONFIG, "\"" + where + "\" publishes " + mapping
+                            + ", and host port " + mapping.hostPort() + "/" + mapping.protocol() + " is already " + earlier);
+                }
+            }
+            mappings.add(mapping);
+        }
+        return mappings;
+    }
+
+    private static PortMapping portMapping(String where, JsonNode entry) {
+        if (!entry.isObject()) {
+            throw new PatuException(CniError.INVALID_NETWORK_CONFIG, "\"" + where + "\" must be an object");
+        }
+        int hostPort = port(where, entry, "hostPort");
+        int containerPort = port(where, entry, "containerPort");
+        JsonNode protocol = entry.get("protocol");
+        String proto = "tcp";
+        if (protocol != null && !protocol.isNull()) {
+            if (!protocol.isTextual()) {
+                throw new PatuException(CniError.INVALID_NETWORK_CONFIG, "\"" + where + ".protocol\" must be a string");
+            }
+            proto = protocol.asText().isEmpty() ? "tcp" : protocol.asText().toLowerCase(java.util.Locale.ROOT);
+            if (!proto.equals(PortMapping.TCP) && !proto.equals(PortMapping.UDP)) {
+                throw new PatuException(CniError.INVALID_NETWORK_CONFIG, "\"" + where + ".protocol\" is \""
+                        + CniRequest.printable(protocol.asText()) + "\"; Patu publishes tcp and udp ports");
+            }
+        }
+        JsonNode hostIp = entry.get("hostIP");
+        InetAddress host = null;
+        if (hostIp != null && !hostIp.isNull()) {
+            if (!hostIp.isTextual()) {
+                throw new PatuException(CniError.INVALID_NETWORK_CONFIG, "\"" + where + ".hostIP\" must be a string");
+            }
+            if (!hostIp.asText().isEmpty()) {
+                try {
+                    host = InetAddress.ofLiteral(hostIp.asText());
+                } catch (IllegalArgumentException e) {
+                    throw new PatuException(CniError.INVALID_NETWORK_CONFIG, "\"" + where + ".hostIP\" is \""
+                            + CniRequest.printable(hostIp.asText()) + "\", not an IP address");
+                }
+            }
+        }
+        return new PortMapping(host, hostPort, containerPort, proto);
+    }
+
+    private static int port(String where, JsonNode entry, String field) {
+        JsonNode value = entry.get(field);
+        if (value == null || !value.isIntegralNumber() || !value.canConvertToInt() || value.intValue() < 1
+                || value.intValue() > 65535) {
+            throw new PatuException(CniError.INVALID_NETWORK_CONFIG, "\"" + where + "." + field
+                    + "\" must be an integer from 1 to 65535, not " + (value == null ? "absent" : CniRequest.printable(JsonTrees.toText(value))));
+        }
+        return value.intValue();
     }
 
     private static String text(JsonNode root, String field) {

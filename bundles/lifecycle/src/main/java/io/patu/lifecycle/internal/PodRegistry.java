@@ -19,6 +19,7 @@ import io.patu.api.Pod;
 import io.patu.api.PodAddress;
 import io.patu.api.PodId;
 import io.patu.api.PodIdentity;
+import io.patu.api.PortMapping;
 import io.patu.api.json.JsonTrees;
 import io.patu.kernel.fs.DurableFiles;
 
@@ -35,8 +36,10 @@ final class PodRegistry {
     /*
      * The file: {"version": 1, "pods": [{"containerId", "ifName", "netns", "hostVeth", "hostIfIndex", "mac",
      * "addresses": [{"address", "prefixLength", "gateway"}], "identity": {"namespace", "name", "uid",
-     * "infraContainerId"}}]}. Members it does not know are ignored; "identity" is absent for a pod whose runtime
-     * sent no CNI_ARGS identity (and in files written before it existed), so the format version stays 1.
+     * "infraContainerId"}, "portMappings": [{"hostIP", "hostPort", "containerPort", "protocol"}]}]}. Members it does
+     * not know are ignored; "identity" is absent for a pod whose runtime sent no CNI_ARGS identity and
+     * "portMappings" for a pod that publishes no port (and in files written before they existed), so the format
+     * version stays 1.
      */
 
     PodRegistry(Path stateDir) throws IOException {
@@ -116,6 +119,13 @@ final class PodRegistry {
                 entry.putObject("identity").put("namespace", identity.namespace()).put("name", identity.name())
                         .put("uid", identity.uid()).put("infraContainerId", identity.infraContainerId());
             }
+            if (!pod.portMappings().isEmpty()) {
+                ArrayNode ports = entry.putArray("portMappings");
+                for (PortMapping p : pod.portMappings()) {
+                    ports.addObject().put("hostIP", p.host().map(InetAddress::getHostAddress).orElse(""))
+                            .put("hostPort", p.hostPort()).put("containerPort", p.containerPort()).put("protocol", p.protocol());
+                }
+            }
         }
         DurableFiles.writeAtomically(file, JsonTrees.write(root, true));
     }
@@ -127,11 +137,17 @@ final class PodRegistry {
             addresses.add(new PodAddress(InetAddress.ofLiteral(text(a, "address")), a.path("prefixLength").asInt(),
                     InetAddress.ofLiteral(text(a, "gateway"))));
         }
+        List<PortMapping> ports = new ArrayList<>();
+        for (JsonNode p : entry.path("portMappings")) {
+            String host = p.path("hostIP").asText("");
+            ports.add(new PortMapping(host.isEmpty() ? null : InetAddress.ofLiteral(host), p.path("hostPort").asInt(),
+                    p.path("containerPort").asInt(), p.path("protocol").asText()));
+        }
         JsonNode identity = entry.path("identity");
         return new Pod(new PodId(text(entry, "containerId"), text(entry, "ifName")), text(entry, "netns"),
                 text(entry, "hostVeth"), entry.path("hostIfIndex").asInt(), text(entry, "mac"), addresses,
                 new PodIdentity(identity.path("namespace").asText(""), identity.path("name").asText(""),
-                        identity.path("uid").asText(""), identity.path("infraContainerId").asText("")));
+                        identity.path("uid").asText(""), identity.path("infraContainerId").asText("")), ports);
     }
 
     /** A string member; null when absent or null, as the record mapping this replaced read it. */

@@ -203,4 +203,32 @@ class CniVerbsInputTest {
     void checkOfAnUnknownPodSaysSo() throws Exception {
         error(verbs.handle(frame(env("CHECK"), CONFIG)), CniError.UNKNOWN_CONTAINER);
     }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "{\"portMappings\":{}}|runtimeConfig.portMappings",
+            "{\"portMappings\":[5]}|runtimeConfig.portMappings[0]",
+            "{\"portMappings\":[{\"containerPort\":80}]}|runtimeConfig.portMappings[0].hostPort",
+            "{\"portMappings\":[{\"hostPort\":0,\"containerPort\":80}]}|runtimeConfig.portMappings[0].hostPort",
+            "{\"portMappings\":[{\"hostPort\":8080,\"containerPort\":65536}]}|runtimeConfig.portMappings[0].containerPort",
+            "{\"portMappings\":[{\"hostPort\":8080,\"containerPort\":\"80\"}]}|runtimeConfig.portMappings[0].containerPort",
+            "{\"portMappings\":[{\"hostPort\":8080,\"containerPort\":80,\"protocol\":\"sctp\"}]}|runtimeConfig.portMappings[0].protocol",
+            "{\"portMappings\":[{\"hostPort\":8080,\"containerPort\":80,\"hostIP\":\"node1\"}]}|runtimeConfig.portMappings[0].hostIP",
+            "{\"portMappings\":[{\"hostPort\":8080,\"containerPort\":80},{\"hostPort\":8080,\"containerPort\":81,\"protocol\":\"TCP\"}]}|runtimeConfig.portMappings[1]",
+    })
+    void badPortMappingsAreRefused(String runtimeConfig, String key) throws Exception {
+        String config = "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",\"type\":\"patu\",\"runtimeConfig\":" + runtimeConfig + "}";
+        JsonNode json = error(verbs.handle(frame(env("ADD"), config)), CniError.INVALID_NETWORK_CONFIG);
+        assertTrue(json.get("msg").asText().contains("\"" + key), json.toString());
+    }
+
+    @Test
+    void portMappingsWithoutTheXdpFeatureAreRefused() throws Exception {
+        // No pod listener serves port mappings here, as in the minimal profile: the ADD must not pretend.
+        String config = "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",\"type\":\"patu\",\"capabilities\":{\"portMappings\":true},"
+                + "\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":8080,\"containerPort\":80,\"protocol\":\"udp\",\"hostIP\":\"\"}]}}";
+        JsonNode json = error(verbs.handle(frame(env("ADD"), config)), CniError.NOT_AVAILABLE);
+        assertTrue(json.get("msg").asText().contains("8080->80/udp"), json.toString());
+        assertTrue(json.get("details").asText().contains("portmap"), json.toString());
+    }
 }

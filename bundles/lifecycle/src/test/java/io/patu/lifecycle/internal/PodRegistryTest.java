@@ -15,6 +15,7 @@ import io.patu.api.Pod;
 import io.patu.api.PodAddress;
 import io.patu.api.PodId;
 import io.patu.api.PodIdentity;
+import io.patu.api.PortMapping;
 
 /** The pod registry keeps a pod's CNI_ARGS identity across a restart, and reads files written before it. */
 class PodRegistryTest {
@@ -47,5 +48,13 @@ class PodRegistryTest {
                  "addresses": [{"address": "10.9.0.6", "prefixLength": 24, "gateway": "10.9.0.1"}]}]}
                 """);
         assertEquals(PodIdentity.NONE, new PodRegistry(state).all().getFirst().identity());
+    }
+
+    @Test
+    void publishedPortsSurviveARestart() throws Exception {
+        Pod publishing = pod("c3", PodIdentity.NONE).withPortMappings(List.of(
+                new PortMapping(null, 8080, 80, "tcp"), new PortMapping(InetAddress.ofLiteral("fd00::1"), 5353, 53, "udp")));
+        new PodRegistry(state).put(publishing);
+        assertEquals(List.of(publishing), new PodRegistry(state).all(), "the feature restarting replays these ports");
     }
 }

@@ -29,7 +29,7 @@ public final class XdpCommands {
     }
 
     public String xdp() {
-        String view = String.join("\n\n", devices().strip(), rules().strip(), pods().strip(), programs());
+        String view = String.join("\n\n", devices().strip(), rules().strip(), pods().strip(), ports().strip(), programs());
         return datapath.configurationError().map(e -> "ingress configuration refused: " + e + "\n\n" + view).orElse(view);
     }
 
@@ -74,11 +74,14 @@ public final class XdpCommands {
                     String.valueOf(device.passedPackets()), String.valueOf(device.droppedPackets()),
                     String.valueOf(device.droppedBytes())));
         }
+        String publish = datapath.publishDevices().isEmpty() ? ""
+                : "\npublished ports also on (tcx, patu_tcx_publish): " + String.join(" ", new java.util.TreeSet<>(
+                        datapath.publishDevices().keySet()));
         if (rows.isEmpty()) {
-            return "ingress devices: none (ingressDevices is empty)";
+            return "ingress devices: none (ingressDevices is empty)" + publish;
         }
         return new TextTable(List.of("INGRESS_DEVICE", "IFINDEX", "PROGRAM", "PASSED", "DROPPED", "DROPPED_BYTES"),
-                rows).render();
+                rows).render() + publish;
     }
 
     String rules() {
@@ -106,6 +109,24 @@ public final class XdpCommands {
         }
         return new TextTable(List.of("HOST_VETH", "POD", "ADDRESSES", "DELIVERED", "DELIVERED_BYTES", "TO_BRIDGE"),
                 rows).render() + "\n(patu_tcx_deliver on each host veth's tcx ingress)";
+    }
+
+    String ports() {
+        long[] counters = datapath.portCounters();
+        String translated = "translated: " + counters[0] + " from ingress devices, " + counters[1] + " from pods, "
+                + counters[2] + " replies, " + counters[3] + " node sockets";
+        List<List<String>> rows = new ArrayList<>();
+        for (XdpDatapath.PublishedPort port : datapath.publishedPorts()) {
+            rows.add(List.of(port.mapping().protocol(), port.mapping().host().map(XdpCommands::text)
+                    .orElse(port.podAddress() instanceof java.net.Inet4Address ? "any IPv4" : "any IPv6"),
+                    String.valueOf(port.mapping().hostPort()), port.pod().toString(), text(port.podAddress()),
+                    String.valueOf(port.mapping().containerPort())));
+        }
+        if (rows.isEmpty()) {
+            return "published ports: none\n" + translated;
+        }
+        return new TextTable(List.of("PROTO", "NODE_ADDRESS", "HOST_PORT", "POD", "POD_ADDRESS", "CONTAINER_PORT"), rows)
+                .render() + "\n" + translated;
     }
 
     /** An address as operators write it: IPv6 with its longest run of zero groups as "::". */

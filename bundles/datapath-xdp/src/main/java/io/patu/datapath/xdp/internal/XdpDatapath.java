@@ -27,15 +27,19 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
+import io.patu.api.CniError;
 import io.patu.api.Datapath;
+import io.patu.api.PatuException;
 import io.patu.api.Pod;
 import io.patu.api.PodAddress;
 import io.patu.api.PodId;
 import io.patu.api.PodListener;
+import io.patu.api.PortMapping;
 import io.patu.kernel.Errno;
 import io.patu.kernel.NativeException;
 import io.patu.kernel.bpf.BpfMap;
 import io.patu.kernel.bpf.Bpffs;
+import io.patu.kernel.fs.CgroupV2;
 import io.patu.kernel.netlink.Link;
 import io.patu.kernel.netlink.RtNetlink;
 
@@ -72,6 +76,20 @@ public final class XdpDatapath implements Datapath, PodListener {
                 + "CIDR [PROTOCOL [PORT|FIRST-LAST]], matched against the source address and destination port; "
                 + "overlapping rules are refused", required = false)
         String[] denyRules() default {};
+
+        @AttributeDefinition(description = "cgroup v2 directory whose processes are the node's own clients of published "
+                + "ports (socket-level translation in connect/sendmsg/recvmsg); empty means the cgroup v2 root, i.e. every "
+                + "process of the node", required = false)
+        String nodeCgroup() default "";
+
+        @AttributeDefinition(description = "seconds between two readings of the node's addresses, on which ports "
+                + "published on every address answer", required = false)
+        int nodeAddressSeconds() default 5;
+
+        @AttributeDefinition(description = "devices without native XDP on which traffic from the network reaches "
+                + "published ports, translated by tcx (the ingressDevices do it in XDP); no deny list there",
+                required = false)
+        String[] publishDevices() default {};
     }
 
     /** One pod's counters, summed over CPUs. */
@@ -81,6 +99,10 @@ public final class XdpDatapath implements Datapath, PodListener {
 
     /** One ingress device with its counters. */
     record DeviceCounters(String device, int ifindex, long passedPackets, long droppedPackets, long droppedBytes) {
+    }
+
+    /** One published port as the kernel holds it. */
+    record PublishedPort(PodId pod, String hostVeth, PortMapping mapping, InetAddress podAddress) {
     }
 
     /** One deny rule in its slot, with its drop counters. */
@@ -95,6 +117,12 @@ public final class XdpDatapath implements Datapath, PodListener {
     /** Ingress devices attached: name -> ifindex; guarded by this. */
     private final Map<String, Integer> devices = new LinkedHashMap<>();
     private volatile String configurationError;
+    /** port_map keys (as lists of bytes) this agent wrote, with the port they publish; guarded by this. */
+    private final Map<List<Byte>, PublishedPort> ports = new LinkedHashMap<>();
+    private final NodeAddresses nodeAddresses;
+    /** Devices with the tcx translation of published ports: name -> ifindex; guarded by this. */
+    private final Map<String, Integer> publishDevices = new LinkedHashMap<>();
+    private volatile String publishError;
 
     /**
      * Starts the datapath. An ingress configuration that cannot be applied (unknown device, a driver without
@@ -105,8 +133,13 @@ public final class XdpDatapath implements Datapath, PodListener {
     public XdpDatapath(Config config) {
         Bpffs.ensureMounted(BPFFS_MOUNT);
         this.kernel = XdpKernelState.load(Path.of(config.bpffsDir(), FEATURE));
+        this.nodeAddresses = new NodeAddresses(kernel.nodeAddrs, config.nodeAddressSeconds());
         try {
-            removeStaleLinks(configuredIfindexes(config));
+            removeStaleLinks(configuredIfindexes(config), configuredPublishIfindexes(config));
+            // Ports a previous agent published stay in the pinned port_map across a restart (they keep answering);
+            // the replayed pods take their entries over.
+            kernel.attachSockets(config.nodeCgroup().isBlank() ? CgroupV2.ensureMounted() : Path.of(config.nodeCgroup()));
+            nodeAddresses.start();
             if (!applyOrReport(config, "xdp ingress configuration refused, no ingress device or deny rule is in force")) {
                 // Neither the refused configuration nor what a previous agent left pinned stays in force.
                 for (String name : kernel.pinnedLinks()) {
@@ -116,7 +149,9 @@ public final class XdpDatapath implements Datapath, PodListener {
                 }
                 apply(List.of(), Map.of());
             }
+            applyPublishOrReport(config);
         } catch (RuntimeException e) {
+            nodeAddresses.close();
             kernel.removeAll();
             throw e;
         }
@@ -131,6 +166,45 @@ public final class XdpDatapath implements Datapath, PodListener {
     @Modified
     void modified(Config config) {
         applyOrReport(config, "xdp ingress configuration refused, the previous one stays in force");
+        applyPublishOrReport(config);
+    }
+
+    /** Puts the tcx translation on exactly the configured publishDevices; a refused list is reported. */
+    private void applyPublishOrReport(Config config) {
+        try {
+            applyPublishDevices(resolveDevices(config.publishDevices()));
+            publishError = null;
+        } catch (IllegalArgumentException | NativeException e) {
+            publishError = e.getMessage();
+            LOG.severe(() -> "publishDevices refused, the previous ones stay in force: " + e.getMessage());
+        }
+    }
+
+    private synchronized void applyPublishDevices(Map<String, Integer> wanted) {
+        List<Integer> attachedHere = new ArrayList<>();
+        try {
+            for (int ifindex : wanted.values()) {
+                if (!publishDevices.containsValue(ifindex)) {
+                    kernel.attachPublish(ifindex);
+                    attachedHere.add(ifindex);
+                }
+            }
+        } catch (RuntimeException e) {
+            attachedHere.forEach(kernel::detachPublish);
+            throw e;
+        }
+        for (int ifindex : List.copyOf(publishDevices.values())) {
+            if (!wanted.containsValue(ifindex)) {
+                kernel.detachPublish(ifindex);
+            }
+        }
+        publishDevices.clear();
+        publishDevices.putAll(wanted);
+    }
+
+    /** Devices with the tcx translation of published ports, for the operator. */
+    synchronized Map<String, Integer> publishDevices() {
+        return Map.copyOf(publishDevices);
     }
 
     /** Applies the ingress configuration; false, logged and kept for {@code patu:xdp}, if it was refused. */
@@ -155,6 +229,10 @@ public final class XdpDatapath implements Datapath, PodListener {
         List<String> problems = new java.util.ArrayList<>(kernel.problems());
         configurationError().ifPresent(error -> problems.add("the ingress configuration was refused, so no ingress"
                 + " device has the deny list: " + error));
+        String publish = publishError;
+        if (publish != null) {
+            problems.add("publishDevices was refused: " + publish);
+        }
         return problems;
     }
 
@@ -176,12 +254,19 @@ public final class XdpDatapath implements Datapath, PodListener {
 
     /** Stops the datapath and removes its objects, as stopping the bundle does. */
     void close() {
+        nodeAddresses.close();
         kernel.removeAll();
     }
 
     /** Lets go of the objects and leaves them working, as stopping the agent does. */
     void keepForRestart() {
+        nodeAddresses.close();
         kernel.keepForRestart();
+    }
+
+    @Override
+    public boolean servesPortMappings() {
+        return true;
     }
 
     @Override
@@ -206,6 +291,9 @@ public final class XdpDatapath implements Datapath, PodListener {
         }
         kernel.attachPod(pod.hostIfIndex());
         podsByIfindex.put(pod.hostIfIndex(), pod);
+        // Last: a host port held by another pod fails an ADD (which then removes the pod again), while a replay
+        // that meets one still leaves the pod its delivery.
+        publish(pod);
     }
 
     @Override
@@ -216,6 +304,123 @@ public final class XdpDatapath implements Datapath, PodListener {
         kernel.detachPod(pod.hostIfIndex());
         kernel.podCounters.delete(XdpLayouts.u32(pod.hostIfIndex()));
         podsByIfindex.remove(pod.hostIfIndex());
+        unpublish(pod);
+    }
+
+    /**
+     * Writes the pod's published ports into port_map: one entry per mapping and family (a mapping on every node
+     * address serves each family the pod has an address of). A host port another pod publishes is refused
+     * before anything is written, which fails the pod's ADD.
+     */
+    private synchronized void publish(Pod pod) {
+        Map<List<Byte>, PublishedPort> wanted = new LinkedHashMap<>();
+        Map<List<Byte>, byte[]> values = new LinkedHashMap<>();
+        for (PortMapping mapping : pod.portMappings()) {
+            int protocol = mapping.protocol().equals(PortMapping.UDP) ? XdpLayouts.UDP : XdpLayouts.TCP;
+            boolean served = false;
+            for (PodAddress address : pod.addresses()) {
+                if (!mapping.appliesTo(address.address())) {
+                    continue;
+                }
+                served = true;
+                byte[] key = XdpLayouts.portKey(mapping.hostIp(), mapping.hostPort(), protocol, address.isIpv4());
+                List<Byte> id = bytes(key);
+                PublishedPort holder = ports.get(id);
+                if (holder != null && !holder.pod().equals(pod.id())) {
+                    throw new PatuException(CniError.NOT_AVAILABLE, "host port " + mapping + " is already published by "
+                            + holder.pod() + " (" + holder.mapping() + ")", "publish another host port", null);
+                }
+                wanted.put(id, new PublishedPort(pod.id(), pod.hostVeth(), mapping, address.address()));
+                values.put(id, XdpLayouts.portDest(address.address(), mapping.containerPort(), pod.hostIfIndex()));
+            }
+            if (!served) {
+                throw new PatuException(CniError.INVALID_NETWORK_CONFIG, "port " + mapping + " is published on an "
+                        + (mapping.hostIp() instanceof java.net.Inet4Address ? "IPv4" : "IPv6")
+                        + " address, and the pod has no address of that family");
+            }
+        }
+        if (wanted.isEmpty()) {
+            return;
+        }
+        nodeAddresses.refresh();
+        wanted.forEach((id, port) -> {
+            kernel.portMap.update(array(id), values.get(id), BpfMap.ANY);
+            ports.put(id, port);
+        });
+        writeConfig();
+        LOG.info(() -> pod.id() + " publishes " + pod.portMappings());
+    }
+
+    /** Removes the pod's published ports and the translation state of its connections. */
+    private synchronized void unpublish(Pod pod) {
+        boolean changed = false;
+        for (var it = ports.entrySet().iterator(); it.hasNext(); ) {
+            var entry = it.next();
+            if (entry.getValue().pod().equals(pod.id())) {
+                kernel.portMap.delete(array(entry.getKey()));
+                it.remove();
+                changed = true;
+            }
+        }
+        // Also entries a previous agent wrote for this pod (not replayed into this run's memory).
+        Set<List<Byte>> podAddresses = new HashSet<>();
+        pod.addresses().forEach(a -> podAddresses.add(bytes(XdpLayouts.podKey(a.address()))));
+        for (BpfMap.Entry entry : kernel.portMap.entries()) {
+            if (podAddresses.contains(bytes(XdpLayouts.addressBytes(entry.value(), 0)))) {
+                kernel.portMap.delete(entry.key());
+                changed = true;
+            }
+        }
+        for (byte[] key : kernel.natBack.keys()) {
+            if (podAddresses.contains(bytes(XdpLayouts.addressBytes(key, 0)))) {
+                kernel.natBack.delete(key);
+            }
+        }
+        for (byte[] key : kernel.sockNatBack.keys()) {
+            if (podAddresses.contains(bytes(XdpLayouts.addressBytes(key, 8)))) {
+                kernel.sockNatBack.delete(key);
+            }
+        }
+        if (changed) {
+            writeConfig();
+        }
+    }
+
+    /** The keys of port_map, as the kernel holds them (for tests and checks). */
+    List<byte[]> kernelPortEntries() {
+        return kernel.portMap.keys();
+    }
+
+    /** How many connections nat_back and sock_nat_back remember. */
+    int kernelNatEntries() {
+        return kernel.natBack.keys().size() + kernel.sockNatBack.keys().size();
+    }
+
+    /** Every published port, for the operator. */
+    synchronized List<PublishedPort> publishedPorts() {
+        return List.copyOf(ports.values());
+    }
+
+    /** The port translation counters, summed over CPUs: ingress, from pods, replies, node sockets. */
+    long[] portCounters() {
+        return kernel.portCounters.lookup(XdpLayouts.u32(0))
+                .map(v -> XdpLayouts.sumPerCpu(v, XdpLayouts.PORT_COUNTERS, cpus)).orElse(new long[4]);
+    }
+
+    private static List<Byte> bytes(byte[] array) {
+        List<Byte> list = new ArrayList<>(array.length);
+        for (byte b : array) {
+            list.add(b);
+        }
+        return List.copyOf(list);
+    }
+
+    private static byte[] array(List<Byte> list) {
+        byte[] array = new byte[list.size()];
+        for (int i = 0; i < array.length; i++) {
+            array[i] = list.get(i);
+        }
+        return array;
     }
 
     @Override
@@ -239,6 +444,11 @@ public final class XdpDatapath implements Datapath, PodListener {
         counters.put("ingress_passed_packets", ingress[0]);
         counters.put("ingress_dropped_packets", ingress[1]);
         counters.put("ingress_dropped_bytes", ingress[2]);
+        long[] translated = portCounters();
+        counters.put("ports_ingress_translated", translated[0]);
+        counters.put("ports_pod_translated", translated[1]);
+        counters.put("ports_replies_translated", translated[2]);
+        counters.put("ports_sockets_translated", translated[3]);
         return counters;
     }
 
@@ -349,6 +559,15 @@ public final class XdpDatapath implements Datapath, PodListener {
         return resolved;
     }
 
+    /** The ifindexes of the configured publish devices; none if the list cannot be resolved. */
+    private static Set<Integer> configuredPublishIfindexes(Config config) {
+        try {
+            return new HashSet<>(resolveDevices(config.publishDevices()).values());
+        } catch (IllegalArgumentException e) {
+            return Set.of();
+        }
+    }
+
     /** The ifindexes of the configured ingress devices that exist; none if the list cannot be resolved. */
     private static Set<Integer> configuredIfindexes(Config config) {
         try {
@@ -363,15 +582,19 @@ public final class XdpDatapath implements Datapath, PodListener {
      * The others are taken over in place when the pods are replayed and the configuration applied, so a deny
      * list is never off across a restart.
      */
-    private void removeStaleLinks(Set<Integer> keepIngress) {
+    private void removeStaleLinks(Set<Integer> keepIngress, Set<Integer> keepPublish) {
         Set<Integer> present = new HashSet<>();
         try (RtNetlink host = RtNetlink.open()) {
             host.links().forEach(l -> present.add(l.index()));
         }
         for (String name : kernel.pinnedLinks()) {
+            if (name.startsWith(XdpKernelState.SOCK_LINK_PREFIX)) {
+                continue; // taken over in place at activation
+            }
             boolean pod = name.startsWith(XdpKernelState.POD_LINK_PREFIX);
             int ifindex = Integer.parseInt(name.substring(name.lastIndexOf('_') + 1));
-            if (pod ? !present.contains(ifindex) : !keepIngress.contains(ifindex)) {
+            Set<Integer> keep = name.startsWith(XdpKernelState.PUBLISH_LINK_PREFIX) ? keepPublish : keepIngress;
+            if (pod ? !present.contains(ifindex) : !keep.contains(ifindex)) {
                 kernel.removeStalePin(name);
             }
         }
@@ -467,12 +690,21 @@ public final class XdpDatapath implements Datapath, PodListener {
     }
 
     private void writeSlots() {
+        writeConfig();
+    }
+
+    /** xdp_config: the deny rule slots in use, and whether any port is published (else no packet looks). */
+    private synchronized void writeConfig() {
         int used = 0;
         for (int slot = 0; slot < rules.length; slot++) {
             if (rules[slot] != null) {
                 used = slot + 1;
             }
         }
-        kernel.config.update(new byte[4], XdpLayouts.config(used), BpfMap.ANY);
+        int published = ports.size();
+        if (published == 0) {
+            published = kernel.portMap.keys().size(); // a previous agent's entries, until their pods are replayed
+        }
+        kernel.config.update(new byte[4], XdpLayouts.config(used, published), BpfMap.ANY);
     }
 }

@@ -31,6 +31,13 @@ final class XdpKernelState {
     static final String OBJECT_RESOURCE = "/bpf/xdp.bpf.o";
     static final String POD_LINK_PREFIX = "link_pod_";
     static final String INGRESS_LINK_PREFIX = "link_ingress_";
+    /** The node's socket hooks on the configured cgroup: {@code link_sock_<hook>}, e.g. link_sock_connect4. */
+    static final String SOCK_LINK_PREFIX = "link_sock_";
+    /** Published ports on a device without native XDP: tcx ingress, {@code link_publish_<ifindex>}. */
+    static final String PUBLISH_LINK_PREFIX = "link_publish_";
+    /** The socket hooks, by link name suffix: the program is patu_sock_<hook>. */
+    static final java.util.List<String> SOCK_HOOKS = java.util.List.of("connect4", "connect6", "sendmsg4", "sendmsg6",
+            "recvmsg4", "recvmsg6");
     private static final Logger LOG = Logger.getLogger(XdpKernelState.class.getName());
 
     final BpfMap podDest;
@@ -39,8 +46,14 @@ final class XdpKernelState {
     final BpfMap ruleCounters;
     final BpfMap deviceCounters;
     final BpfMap config;
+    final BpfMap portMap;
+    final BpfMap natBack;
+    final BpfMap sockNatBack;
+    final BpfMap nodeAddrs;
+    final BpfMap portCounters;
     final BpfProgram deliver;
     final BpfProgram ingress;
+    final BpfProgram publish;
     private final BpfObject object;
     private final Path pinDir;
     private final PinDirectoryLock ownership;
@@ -57,8 +70,14 @@ final class XdpKernelState {
         this.ruleCounters = object.map("rule_counters");
         this.deviceCounters = object.map("device_counters");
         this.config = object.map("xdp_config");
+        this.portMap = object.map("port_map");
+        this.natBack = object.map("nat_back");
+        this.sockNatBack = object.map("sock_nat_back");
+        this.nodeAddrs = object.map("node_addrs");
+        this.portCounters = object.map("port_counters");
         this.deliver = object.program("patu_tcx_deliver");
         this.ingress = object.program("patu_xdp_ingress");
+        this.publish = object.program("patu_tcx_publish");
     }
 
     /** Loads the object and takes over the maps pinned under {@code pinDir}, if any. */
@@ -112,6 +131,48 @@ final class XdpKernelState {
         attach(INGRESS_LINK_PREFIX + ifindex, pin -> ingress.attachXdp(ifindex, pin));
     }
 
+    /** Puts the published-port translation on the tcx ingress of a device without native XDP. */
+    void attachPublish(int ifindex) {
+        attach(PUBLISH_LINK_PREFIX + ifindex, pin -> publish.attachTcx(ifindex, AttachType.TCX_INGRESS, false, pin));
+    }
+
+    void detachPublish(int ifindex) {
+        release(PUBLISH_LINK_PREFIX + ifindex);
+    }
+
+    /**
+     * Puts the socket hooks (connect, sendmsg, recvmsg; IPv4 and IPv6) on the cgroup v2 {@code cgroup}, whose
+     * processes (and those of its descendants) are the node's own clients of published ports.
+     */
+    void attachSockets(Path cgroup) {
+        for (String hook : SOCK_HOOKS) {
+            attach(SOCK_LINK_PREFIX + hook, pin -> {
+                BpfLink link = object.program("patu_sock_" + hook).attachCgroup(cgroup);
+                try {
+                    link.pin(pin);
+                } catch (RuntimeException e) {
+                    link.close();
+                    throw e;
+                }
+                return link;
+            });
+        }
+    }
+
+    /** The program a pinned link of this datapath runs. */
+    private BpfProgram programOf(String linkName) {
+        if (linkName.startsWith(POD_LINK_PREFIX)) {
+            return deliver;
+        }
+        if (linkName.startsWith(PUBLISH_LINK_PREFIX)) {
+            return publish;
+        }
+        if (linkName.startsWith(SOCK_LINK_PREFIX)) {
+            return object.program("patu_sock_" + linkName.substring(SOCK_LINK_PREFIX.length()));
+        }
+        return ingress;
+    }
+
     private void attach(String name, java.util.function.Function<Path, BpfLink> create) {
         if (links.containsKey(name)) {
             return;
@@ -122,7 +183,7 @@ final class XdpKernelState {
             BpfLink link = pinned.get();
             try {
                 // A previous agent's link: this bundle's program replaces its own there, with no gap.
-                link.updateProgram(name.startsWith(POD_LINK_PREFIX) ? deliver : ingress);
+                link.updateProgram(programOf(name));
                 links.put(name, link);
                 return;
             } catch (NativeException e) {
@@ -175,7 +236,7 @@ final class XdpKernelState {
             if (!Files.exists(pinDir.resolve(name))) {
                 problems.add("the pin of link " + name + " is gone");
             }
-            int expected = (name.startsWith(POD_LINK_PREFIX) ? deliver : ingress).id();
+            int expected = programOf(name).id();
             int running = link.info().programId();
             if (running != expected) {
                 problems.add("link " + name + " runs program " + running + ", not this datapath's " + expected);
@@ -188,7 +249,7 @@ final class XdpKernelState {
     java.util.List<String> pinnedLinks() {
         try (Stream<Path> pins = Files.list(pinDir)) {
             return pins.map(p -> p.getFileName().toString())
-                    .filter(n -> n.startsWith(POD_LINK_PREFIX) || n.startsWith(INGRESS_LINK_PREFIX)).sorted().toList();
+                    .filter(XdpKernelState::isLinkName).sorted().toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -247,8 +308,12 @@ final class XdpKernelState {
     }
 
     private static boolean isLinkPin(Path pin) {
-        String name = pin.getFileName().toString();
-        return name.startsWith(POD_LINK_PREFIX) || name.startsWith(INGRESS_LINK_PREFIX);
+        return isLinkName(pin.getFileName().toString());
+    }
+
+    private static boolean isLinkName(String name) {
+        return name.startsWith(POD_LINK_PREFIX) || name.startsWith(INGRESS_LINK_PREFIX) || name.startsWith(SOCK_LINK_PREFIX)
+                || name.startsWith(PUBLISH_LINK_PREFIX);
     }
 
     static boolean isNotSupported(NativeException e) {

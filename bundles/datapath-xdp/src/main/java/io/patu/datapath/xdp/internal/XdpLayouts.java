@@ -52,11 +52,53 @@ final class XdpLayouts {
             JAVA_LONG.withName("dropped_bytes")).withName("patu_xdp_device_counters");
 
     static final StructLayout CONFIG = MemoryLayout.structLayout(
-            JAVA_INT.withName("rule_slots")).withName("patu_xdp_config");
+            JAVA_INT.withName("rule_slots"),
+            JAVA_INT.withName("ports_published")).withName("patu_xdp_config");
+
+    static final StructLayout PORT_KEY = MemoryLayout.structLayout(
+            MemoryLayout.sequenceLayout(16, JAVA_BYTE).withName("addr"),
+            JAVA_SHORT.withName("port"),
+            JAVA_BYTE.withName("protocol"),
+            JAVA_BYTE.withName("family")).withName("patu_xdp_port_key");
+
+    static final StructLayout PORT_DEST = MemoryLayout.structLayout(
+            MemoryLayout.sequenceLayout(16, JAVA_BYTE).withName("addr"),
+            JAVA_SHORT.withName("port"),
+            MemoryLayout.sequenceLayout(2, JAVA_BYTE).withName("pad"),
+            JAVA_INT.withName("ifindex")).withName("patu_xdp_port_dest");
+
+    static final StructLayout NAT_FLOW = MemoryLayout.structLayout(
+            MemoryLayout.sequenceLayout(16, JAVA_BYTE).withName("pod_addr"),
+            MemoryLayout.sequenceLayout(16, JAVA_BYTE).withName("peer_addr"),
+            JAVA_SHORT.withName("pod_port"),
+            JAVA_SHORT.withName("peer_port"),
+            JAVA_BYTE.withName("protocol"),
+            MemoryLayout.sequenceLayout(3, JAVA_BYTE).withName("pad")).withName("patu_xdp_nat_flow");
+
+    static final StructLayout NAT_ORIGIN = MemoryLayout.structLayout(
+            MemoryLayout.sequenceLayout(16, JAVA_BYTE).withName("addr"),
+            JAVA_SHORT.withName("port"),
+            MemoryLayout.sequenceLayout(2, JAVA_BYTE).withName("pad")).withName("patu_xdp_nat_origin");
+
+    static final StructLayout SOCK_FLOW = MemoryLayout.structLayout(
+            JAVA_LONG.withName("cookie"),
+            MemoryLayout.sequenceLayout(16, JAVA_BYTE).withName("addr"),
+            JAVA_SHORT.withName("port"),
+            MemoryLayout.sequenceLayout(6, JAVA_BYTE).withName("pad")).withName("patu_xdp_sock_flow");
+
+    static final StructLayout PORT_COUNTERS = MemoryLayout.structLayout(
+            JAVA_LONG.withName("ingress_translated"),
+            JAVA_LONG.withName("pod_translated"),
+            JAVA_LONG.withName("replies_translated"),
+            JAVA_LONG.withName("sockets_translated")).withName("patu_xdp_port_counters");
 
     /** Every struct shared with the kernel side, for the layout test. */
     static final List<StructLayout> ALL = List.of(POD_KEY, POD_DEST, POD_COUNTERS, RULE, RULE_COUNTERS,
-            DEVICE_COUNTERS, CONFIG);
+            DEVICE_COUNTERS, CONFIG, PORT_KEY, PORT_DEST, NAT_FLOW, NAT_ORIGIN, SOCK_FLOW, PORT_COUNTERS);
+
+    /** IPPROTO_TCP, IPPROTO_UDP. */
+    static final int TCP = 6;
+    static final int UDP = 17;
 
     /** PATU_XDP_MAX_RULES. */
     static final int MAX_RULES = 64;
@@ -133,8 +175,36 @@ final class XdpLayouts {
         return value.toArray(JAVA_BYTE);
     }
 
-    static byte[] config(int ruleSlots) {
-        return u32(ruleSlots);
+    static byte[] config(int ruleSlots, int portsPublished) {
+        MemorySegment value = MemorySegment.ofArray(new byte[(int) CONFIG.byteSize()]);
+        value.set(JAVA_INT.withByteAlignment(1), 0, ruleSlots);
+        value.set(JAVA_INT.withByteAlignment(1), 4, portsPublished);
+        return value.toArray(JAVA_BYTE);
+    }
+
+    /** A published port's key: {@code host} null for every address of the node of that family. */
+    static byte[] portKey(InetAddress host, int port, int protocol, boolean ipv4) {
+        MemorySegment key = MemorySegment.ofArray(new byte[(int) PORT_KEY.byteSize()]);
+        if (host != null) {
+            MemorySegment.copy(MemorySegment.ofArray(podKey(host)), 0, key, 0, 16);
+        }
+        key.set(JAVA_SHORT.withByteAlignment(1), 16, (short) port);
+        key.set(JAVA_BYTE, 18, (byte) protocol);
+        key.set(JAVA_BYTE, 19, (byte) (ipv4 ? 4 : 6));
+        return key.toArray(JAVA_BYTE);
+    }
+
+    static byte[] portDest(InetAddress pod, int port, int ifindex) {
+        MemorySegment value = MemorySegment.ofArray(new byte[(int) PORT_DEST.byteSize()]);
+        MemorySegment.copy(MemorySegment.ofArray(podKey(pod)), 0, value, 0, 16);
+        value.set(JAVA_SHORT.withByteAlignment(1), 16, (short) port);
+        value.set(JAVA_INT.withByteAlignment(1), 20, ifindex);
+        return value.toArray(JAVA_BYTE);
+    }
+
+    /** The first 16 bytes of a key or value: an address in pod-key form. */
+    static byte[] addressBytes(byte[] keyOrValue, int offset) {
+        return java.util.Arrays.copyOfRange(keyOrValue, offset, offset + 16);
     }
 
     /**

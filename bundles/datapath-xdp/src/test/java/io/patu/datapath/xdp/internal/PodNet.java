@@ -8,6 +8,7 @@ import java.util.List;
 import io.patu.api.Pod;
 import io.patu.api.PodAddress;
 import io.patu.api.PodId;
+import io.patu.kernel.fs.CgroupV2;
 import io.patu.kernel.netns.NetNs;
 import io.patu.kernel.testing.Commands;
 import io.patu.kernel.testing.TestNames;
@@ -19,7 +20,11 @@ import io.patu.kernel.testing.TestNames;
  */
 final class PodNet implements AutoCloseable {
     final String id = TestNames.unique("", 6);
-    final String bridge = "pxb" + id;
+    /** Prefix of every name this node uses. */
+    final String prefix;
+    final String bridge;
+    /** A cgroup v2 of its own for the node's socket hooks (never the root). */
+    final Path cgroup;
     final String v4Prefix;
     final String v6Prefix;
     private final List<TestPod> pods = new ArrayList<>();
@@ -34,6 +39,13 @@ final class PodNet implements AutoCloseable {
     }
 
     PodNet() {
+        this("px");
+    }
+
+    PodNet(String prefix) {
+        this.prefix = prefix;
+        this.bridge = prefix + "b" + id;
+        this.cgroup = CgroupV2.create(CgroupV2.ensureMounted(), prefix + "-" + id);
         int third = Integer.parseInt(id.substring(0, 2), 16);
         v4Prefix = "10.231." + third + ".";
         v6Prefix = "fd00:231:" + id.substring(0, 4) + "::";
@@ -45,8 +57,8 @@ final class PodNet implements AutoCloseable {
 
     TestPod addPod(String name) {
         int n = pods.size() + 10;
-        String netnsName = "px-" + id + "-" + name;
-        String hostVeth = "pxh" + id + name;
+        String netnsName = prefix + "-" + id + "-" + name;
+        String hostVeth = prefix + "h" + id + name;
         Path netns = NetNs.create(netnsName);
         extraNetns.add(netnsName);
         Commands.check("ip", "link", "add", hostVeth, "type", "veth", "peer", "name", "eth0", "netns", netnsName);
@@ -61,7 +73,7 @@ final class PodNet implements AutoCloseable {
         Commands.check("ip", "-n", netnsName, "route", "add", "default", "via", v4Prefix + "1");
         String mac = podMac(netnsName);
         int ifindex = Integer.parseInt(Commands.check("cat", "/sys/class/net/" + hostVeth + "/ifindex").strip());
-        Pod pod = new Pod(new PodId("px-" + id + "-" + name, "eth0"), netns.toString(), hostVeth, ifindex, mac,
+        Pod pod = new Pod(new PodId(prefix + "-" + id + "-" + name, "eth0"), netns.toString(), hostVeth, ifindex, mac,
                 List.of(new PodAddress(v4, 24, InetAddress.ofLiteral(v4Prefix + "1")),
                         new PodAddress(v6, 64, InetAddress.ofLiteral(v6Prefix + "1"))));
         TestPod testPod = new TestPod(pod, netnsName, netns, v4, v6);
@@ -97,5 +109,6 @@ final class PodNet implements AutoCloseable {
             NetNs.delete(netns);
         }
         Commands.run("ip", "link", "del", bridge);
+        CgroupV2.remove(cgroup);
     }
 }

@@ -59,6 +59,7 @@ class XdpDatapathKernelTest {
     private XdpDatapath start(Map<String, Object> extra) {
         Map<String, Object> properties = new HashMap<>(extra);
         properties.put("bpffsDir", bpffsDir.toString());
+        properties.put("nodeCgroup", net.cgroup.toString());
         return new XdpDatapath(Converters.standardConverter().convert(properties).to(XdpDatapath.Config.class));
     }
 

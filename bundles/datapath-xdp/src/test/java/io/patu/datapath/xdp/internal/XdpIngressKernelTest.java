@@ -74,6 +74,7 @@ class XdpIngressKernelTest {
     private XdpDatapath start(List<String> devices, List<String> rules) {
         Map<String, Object> properties = new HashMap<>();
         properties.put("bpffsDir", bpffsDir.toString());
+        properties.put("nodeCgroup", net.cgroup.toString());
         properties.put("ingressDevices", devices.toArray(String[]::new));
         properties.put("denyRules", rules.toArray(String[]::new));
         return new XdpDatapath(Converters.standardConverter().convert(properties).to(XdpDatapath.Config.class));
@@ -82,6 +83,7 @@ class XdpIngressKernelTest {
     private XdpDatapath.Config config(List<String> devices, List<String> rules) {
         Map<String, Object> properties = new HashMap<>();
         properties.put("bpffsDir", bpffsDir.toString());
+        properties.put("nodeCgroup", net.cgroup.toString());
         properties.put("ingressDevices", devices.toArray(String[]::new));
         properties.put("denyRules", rules.toArray(String[]::new));
         return Converters.standardConverter().convert(properties).to(XdpDatapath.Config.class);

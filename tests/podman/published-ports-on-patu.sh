@@ -1,0 +1,458 @@
+#!/usr/bin/env bash
+# published-ports-on-patu.sh: 'podman run -p' on a Patu CNI network WITHOUT portmap: the published port is
+# served by Patu's xdp feature in eBPF (docs/datapath-xdp.md, "Published ports"). A container publishes a
+# TCP port; it is reached from an "outside" namespace whose veth to the host is the agent's ingress device
+# (native XDP), from the node itself (cgroup socket hooks) and from another container (tcx on its veth), and
+# each client reads the container's greeting. Nothing is in iptables or nftables for it; stopping the xdp
+# feature withdraws the port and starting it restores it; a NetworkPolicy denying the container's ingress
+# denies the published port too; podman rm (DEL) and a CNI GC release the port_map entries.
+#
+# Run as root on Debian 12 after the build (mvn -B -q install -DskipTests):
+#     sudo tests/podman/published-ports-on-patu.sh
+# Environment: PATU_DIST   the assembled agent (default: <repo>/distribution/target/patu)
+#              PATU_SUBNET a free /24 for the test pods (default: the first free 10.78.N.0/24, N = 200..250)
+#
+# Everything is private to this run, as in podman-on-patu.sh (whose scaffolding this shares), and is
+# removed on exit and checked to be gone. Exit status 0 only if the test passed and nothing was left.
+
+REPO=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)
+DIST=${PATU_DIST:-$REPO/distribution/target/patu}
+IMAGE=localhost/patu-busybox:1
+PORT=5000
+HOST_PORT=$((18000 + $$ % 1000))
+PACKAGES=(podman runc containernetworking-plugins busybox-static jq bpftool iproute2 util-linux iptables nftables ethtool)
+
+ID=$$
+NET=pp-pub-$ID                  # podman network, CNI conflist name, container name prefix
+BRIDGE=pppub$ID                 # at most 15 characters
+CG=pp-pub-$ID                   # cgroup (v2 under /sys/fs/cgroup/unified, and v1 where runc puts it)
+CG2=/sys/fs/cgroup/unified/$CG
+NODE_CG=$CG2/node               # the node's own clients: the agent's nodeCgroup is $CG2
+BPFFS=/sys/fs/bpf/pp-pub-$ID
+OUTSIDE_NS=pp-pub-out-$ID       # the "outside", beyond the ingress device
+OUT_HOST=pppo$ID                # the ingress device: the host end of the outside's veth
+OUTSIDE2_NS=pp-pub-out2-$ID     # a second outside, beyond a publish device (tcx, as for a NIC without native XDP)
+OUT2_HOST=pppq$ID
+STARTED=$(date +%s%N)
+
+log() { echo "published-ports: $*"; }
+fail() { echo "published-ports: FAIL: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || fail "run as root (it creates a bridge, cgroups and loads eBPF programs)"
+
+# --- Debian packages: install only what is missing -----------------------------------------------------
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# --- the assembled agent -------------------------------------------------------------------------------
+if [ ! -x "$DIST/bin/patu" ] || [ ! -x "$DIST/cni/patu" ]; then
+    [ -n "${PATU_DIST:-}" ] && fail "PATU_DIST=$PATU_DIST holds no assembled agent (bin/patu, cni/patu)"
+    log "no build found, building: mvn -B -q install -DskipTests"
+    [ -d /usr/lib/jvm/temurin-25-jdk-amd64 ] && export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
+    (cd "$REPO" && mvn -B -q install -DskipTests) || fail "build failed"
+fi
+
+# --- state for clean-up --------------------------------------------------------------------------------
+TMP=""
+AGENT_PID=""
+MOUNTED_CG2=0
+MOUNTED_BPF=0
+VAR_LIB_CNI_EXISTED=0; [ -e /var/lib/cni ] && VAR_LIB_CNI_EXISTED=1
+declare -a VETHS=() NETNS=()
+OUTSIDE_MADE=0
+OUTSIDE2_MADE=0
+# Global places podman or CNI could write to; compared before and after.
+global_snapshot() {
+    for d in /etc/cni/net.d /etc/containers /var/lib/containers /var/lib/containers/cache /run/containers \
+             /run/libpod; do
+        if [ -e "$d" ]; then echo "$d: $(ls -A "$d" | tr '\n' ' ')"; else echo "$d: absent"; fi
+    done
+    local bic=/var/lib/containers/cache/blob-info-cache-v1.boltdb
+    [ -e "$bic" ] && echo "$bic: $(stat -c %Y.%s "$bic")"
+    return 0
+}
+GLOBAL_BEFORE=$(global_snapshot)
+# NAT state of this run (its bridge, egress table, network, subnet): none before, and none may be left after.
+# Other agents on the machine may change their own at any time, which is why only this run's is compared.
+nat_snapshot() {
+    { iptables-save -t nat; ip6tables-save -t nat; nft list tables; } 2>/dev/null \
+        | grep -e "$BRIDGE" -e "pp_pub_$ID" -e "$NET" ${SUBNET:+-e "${SUBNET%.*}."} || true
+}
+NAT_BEFORE=$(nat_snapshot)
+# Processes of this run's podman other than the agent: conmon and its exit commands carry the private paths.
+podman_helpers_running() {
+    pgrep -f -- "$TMP/" | grep -vx -- "${AGENT_PID:-none}" | grep -q .
+}
+
+# podman on the private configuration only, never the machine's.
+pm() { CONTAINERS_CONF=$TMP/containers.conf CONTAINERS_STORAGE_CONF=$TMP/storage.conf podman "$@"; }
+
+cleanup() {
+    local rc=$? leftovers=() d i
+    set +e
+    trap - EXIT INT TERM
+    log "clean-up"
+    if [ -n "$TMP" ] && [ -e "$TMP/containers.conf" ] && [ -e "$TMP/storage.conf" ]; then
+        pm rm -f -t 0 -a >/dev/null 2>&1
+        [ -n "$(pm ps -a -q 2>/dev/null)" ] && leftovers+=("podman containers: $(pm ps -a --format '{{.Names}}')")
+        # conmon runs each container's CNI DEL (podman container cleanup) after the container is gone, on
+        # its own. Wait for them first.
+        for i in $(seq 100); do podman_helpers_running || break; sleep 0.1; done
+    fi
+    [ "$OUTSIDE_MADE" = 1 ] && ip netns del "$OUTSIDE_NS" 2>/dev/null   # its veth goes with it
+    [ "$OUTSIDE2_MADE" = 1 ] && ip netns del "$OUTSIDE2_NS" 2>/dev/null
+    if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
+        kill -TERM "$AGENT_PID"
+        for i in $(seq 200); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$AGENT_PID" 2>/dev/null && { leftovers+=("agent $AGENT_PID ignored SIGTERM, killed"); kill -KILL "$AGENT_PID"; }
+        wait "$AGENT_PID" 2>/dev/null
+    fi
+    [ -n "$TMP" ] && [ -e "$TMP/agent.json" ] && "$TMP/patu/bin/patu" purge --config "$TMP/agent.json" >/dev/null
+    # runc made $CG in every v1 hierarchy and in the v2 one (libpod-<id> below it; conmon's in v1 only).
+    for d in /sys/fs/cgroup/*/"$CG"; do
+        [ -d "$d" ] || continue
+        for i in $(seq 50); do find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; [ -d "$d" ] || break; sleep 0.1; done
+    done
+    # libcni caches each result under /var/lib/cni/results and drops it on DEL.
+    rm -f /var/lib/cni/results/"$NET"-* 2>/dev/null
+    if [ "$VAR_LIB_CNI_EXISTED" = 0 ] && [ -d /var/lib/cni ]; then
+        rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null
+    fi
+    if [ "$rc" != 0 ] && [ -n "$TMP" ] && [ -s "$TMP/agent.log" ]; then
+        cp "$TMP/agent.log" "/tmp/published-ports-$ID-agent.log" && log "agent log kept: /tmp/published-ports-$ID-agent.log"
+    fi
+    [ -n "$TMP" ] && rm -rf -- "$TMP"
+    [ -d "$NODE_CG" ] && rmdir "$NODE_CG" 2>/dev/null
+    [ "$MOUNTED_CG2" = 1 ] && umount /sys/fs/cgroup/unified
+    [ "$MOUNTED_BPF" = 1 ] && umount /sys/fs/bpf
+
+    # Verify nothing this run created is left.
+    [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null && leftovers+=("agent process $AGENT_PID")
+    ip link show "$BRIDGE" >/dev/null 2>&1 && leftovers+=("bridge $BRIDGE")
+    for i in "${VETHS[@]}"; do ip link show "$i" >/dev/null 2>&1 && leftovers+=("veth $i"); done
+    for i in "${NETNS[@]}"; do [ -e "$i" ] && leftovers+=("netns $i"); done
+    [ -e "$BPFFS" ] && leftovers+=("bpffs $BPFFS")
+    for d in /sys/fs/cgroup/*/"$CG"; do [ -e "$d" ] && leftovers+=("cgroup $d"); done
+    ls /var/lib/cni/results/"$NET"-* >/dev/null 2>&1 && leftovers+=("CNI cache /var/lib/cni/results/$NET-*")
+    [ -n "$TMP" ] && [ -e "$TMP" ] && leftovers+=("temp dir $TMP")
+    [ "$(nat_snapshot)" = "$NAT_BEFORE" ] || leftovers+=("nat rules or tables changed: $(diff <(echo "$NAT_BEFORE") <(nat_snapshot) | grep '^[<>]' | tr '\n' ' ')")
+    local after; after=$(global_snapshot)
+    [ "$after" = "$GLOBAL_BEFORE" ] || leftovers+=("global podman/CNI paths changed: $(diff <(echo "$GLOBAL_BEFORE") <(echo "$after") | grep '^[<>]' | tr '\n' ' ')")
+    if [ ${#leftovers[@]} -gt 0 ]; then
+        printf 'published-ports: FAIL: left behind: %s\n' "${leftovers[@]}" >&2
+        rc=1
+    else
+        log "nothing left behind (containers, network config, agent, bridge, veths, netns, bpffs pins, cgroups, nat rules, temp dir)"
+    fi
+    local ms=$(( ($(date +%s%N) - STARTED) / 1000000 ))
+    log "took $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s, exit status $rc"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- kernel mounts the agent and the test need ---------------------------------------------------------
+if ! mountpoint -q /sys/fs/bpf; then mount -t bpf bpf /sys/fs/bpf; MOUNTED_BPF=1; fi
+if ! mountpoint -q /sys/fs/cgroup/unified; then
+    if grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts; then
+        fail "cgroup v2 is mounted at /sys/fs/cgroup (unified mode); this script expects the hybrid layout of these machines"
+    fi
+    mkdir -p /sys/fs/cgroup/unified 2>/dev/null || true
+    mount -t cgroup2 none /sys/fs/cgroup/unified; MOUNTED_CG2=1
+fi
+[ "$(stat -f -c %T /sys/fs/cgroup/unified)" = cgroup2fs ] || fail "/sys/fs/cgroup/unified is not cgroup v2"
+
+TMP=$(mktemp -d /tmp/patu-pp-pub.XXXXXX)
+# A private copy of the agent: a rebuild of distribution/target during the run cannot pull it away.
+cp -a "$DIST" "$TMP/patu"
+PATU="$TMP/patu/bin/patu"
+mkdir -p "$TMP"/{cni-bin,cni-conf,storage,run,podman-tmp,state,rootfs}
+
+# --- a free /24 ----------------------------------------------------------------------------------------
+subnet_free() { # nothing routed inside it or covering it, other than the default route
+    [ -z "$(ip -4 route show root "$1"; ip -4 route show match "$1" | grep -v '^default')" ]
+}
+if [ -n "${PATU_SUBNET:-}" ]; then
+    SUBNET=$PATU_SUBNET
+    subnet_free "$SUBNET" || fail "PATU_SUBNET=$SUBNET overlaps a route: $(ip -4 route show match "$SUBNET" | grep -v '^default')"
+else
+    SUBNET=""
+    for n in $(seq 200 250); do subnet_free "10.78.$n.0/24" && { SUBNET=10.78.$n.0/24; break; }; done
+    [ -n "$SUBNET" ] || fail "no free 10.78.N.0/24 (N = 200..250); set PATU_SUBNET"
+fi
+
+# --- the outside: a namespace beyond the ingress device ---------------------------------------------------
+# Created before the agent, which attaches native XDP to the ingress devices it is configured with at start.
+out_net=""
+for n in $(seq 100 199); do subnet_free "198.18.$n.0/24" && { out_net=198.18.$n; break; }; done
+[ -n "$out_net" ] || fail "no free 198.18.N.0/24 (N = 100..199) for the outside namespace"
+ip netns add "$OUTSIDE_NS" || fail "ip netns add $OUTSIDE_NS failed"
+OUTSIDE_MADE=1
+NETNS+=("/run/netns/$OUTSIDE_NS"); VETHS+=("$OUT_HOST")
+ip link add "$OUT_HOST" type veth peer name eth0 netns "$OUTSIDE_NS"
+ip addr add "$out_net.1/24" dev "$OUT_HOST" && ip link set "$OUT_HOST" up
+ip -n "$OUTSIDE_NS" addr add "$out_net.2/24" dev eth0 && ip -n "$OUTSIDE_NS" link set eth0 up && ip -n "$OUTSIDE_NS" link set lo up
+# Complete checksums, as a NIC hands frames to XDP (a veth would pass partial ones on).
+ip netns exec "$OUTSIDE_NS" ethtool -K eth0 tx off >/dev/null
+out2_net=""
+for n in $(seq 100 199); do [ "198.18.$n" != "$out_net" ] && subnet_free "198.18.$n.0/24" && { out2_net=198.18.$n; break; }; done
+[ -n "$out2_net" ] || fail "no second free 198.18.N.0/24 (N = 100..199) for the second outside namespace"
+ip netns add "$OUTSIDE2_NS" || fail "ip netns add $OUTSIDE2_NS failed"
+OUTSIDE2_MADE=1
+NETNS+=("/run/netns/$OUTSIDE2_NS"); VETHS+=("$OUT2_HOST")
+ip link add "$OUT2_HOST" type veth peer name eth0 netns "$OUTSIDE2_NS"
+ip addr add "$out2_net.1/24" dev "$OUT2_HOST" && ip link set "$OUT2_HOST" up
+ip -n "$OUTSIDE2_NS" addr add "$out2_net.2/24" dev eth0 && ip -n "$OUTSIDE2_NS" link set eth0 up
+
+# --- the agent: its own socket, bridge, subnet, state, pins, and the test's cgroup ---------------------
+# The ingress device is the outside's veth; the node's own clients of published ports are the processes of
+# $CG2 (the containers are below it too, in their own namespaces, where the socket hooks leave them alone).
+mkdir "$CG2" "$NODE_CG"
+export PATU_SOCKET=$TMP/patu.sock
+jq --arg sock "$PATU_SOCKET" --arg bridge "$BRIDGE" --arg state "$TMP/state" --arg subnet "$SUBNET" \
+   --arg bpffs "$BPFFS" --arg cg "$CG2" --arg id "$ID" --arg out "$OUT_HOST" --arg out2 "$OUT2_HOST" '
+    ."io.patu.lifecycle" += {bridgeName: $bridge, socketPath: $sock, stateDir: $state}
+  | ."io.patu.ipam" += {subnet: $subnet, gateway: "", stateDir: $state}
+  | ."io.patu.datapath.sockmap" += {bpffsDir: $bpffs, cgroupPath: $cg}
+  | ."io.patu.egress" += {table: ("pp_pub_" + $id)}
+  | ."io.patu.datapath.xdp" += {bpffsDir: $bpffs, nodeCgroup: $cg, ingressDevices: [$out], publishDevices: [$out2]}
+  | ."io.patu.policy" += {bpffsDir: $bpffs, policyDir: ($state + "/policy")}
+  | ."io.patu.metrics" += {port: 0}' \
+   "$TMP/patu/conf/patu.json" >"$TMP/agent.json"
+# 'patu run' in the background rather than 'patu start': start/stop keep one pid file, /run/patu/agent.pid,
+# for every agent, so a second agent would take over (and 'stop' would stop) whatever owns it.
+# Working directory $TMP: whatever the agent might write relative to it goes away with the temp dir.
+(cd "$TMP" && exec setsid "$PATU" run --config "$TMP/agent.json" </dev/null >"$TMP/agent.log" 2>&1) &
+AGENT_PID=$!
+agent_answers() { echo '{"cniVersion":"1.0.0"}' | CNI_COMMAND=VERSION "$TMP/patu/cni/patu" >/dev/null 2>&1; }
+for i in $(seq 300); do
+    agent_answers && break
+    kill -0 "$AGENT_PID" 2>/dev/null || { grep -v "^[[:space:]]*at " "$TMP/agent.log" | tail -n 25 >&2; fail "the agent exited during start-up"; }
+    [ "$i" -lt 300 ] || { grep -v "^[[:space:]]*at " "$TMP/agent.log" | tail -n 25 >&2; fail "the agent did not answer on $PATU_SOCKET within 30 s"; }
+    sleep 0.1
+done
+log "agent pid $AGENT_PID: socket $PATU_SOCKET, bridge $BRIDGE, subnet $SUBNET, pins $BPFFS, socket hooks and sockops on $CG2, ingress device $OUT_HOST"
+
+# The xdp feature publishes the ports: wait until it has attached (an ADD with ports is refused without it).
+for i in $(seq 300); do
+    [ -e "$BPFFS/xdp/link_sock_connect4" ] && ip link show "$OUT_HOST" | grep -q 'prog/xdp' && break
+    [ "$i" -lt 300 ] || fail "the xdp feature did not attach within 30 s (ingress device $OUT_HOST, socket hooks on $CG2)"
+    sleep 0.1
+done
+ip link show "$OUT_HOST" | grep -q ' xdp ' || fail "$OUT_HOST has no native XDP program: $(ip link show "$OUT_HOST")"
+
+# Patu alone: it declares the portMappings capability, and no portmap is chained.
+"$PATU" install-cni --bin-dir "$TMP/cni-bin" --conf-dir "$TMP/cni-conf" --name "$NET" >/dev/null
+jq -e '.plugins == [{"type": "patu", "capabilities": {"portMappings": true}}]' "$TMP/cni-conf/10-$NET.conflist" >/dev/null \
+    || fail "install-cni wrote no conflist with Patu alone serving portMappings: $(cat "$TMP/cni-conf/10-$NET.conflist")"
+
+# --- private podman configuration ----------------------------------------------------------------------
+# PATU_SOCKET reaches the plugin two ways: podman passes its own environment to CNI plugins (ADD, and DEL
+# by 'podman rm'), and conmon_env_vars hands it to conmon, whose exit command ('podman container cleanup')
+# runs the DEL when a container stops by itself.
+cat >"$TMP/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+log_driver = "k8s-file"
+
+[network]
+network_backend = "cni"
+cni_plugin_dirs = ["$TMP/cni-bin", "/usr/lib/cni"]
+network_config_dir = "$TMP/cni-conf"
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "none"
+tmp_dir = "$TMP/podman-tmp"
+conmon_env_vars = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "PATU_SOCKET=$PATU_SOCKET"]
+EOF
+cat >"$TMP/storage.conf" <<EOF
+[storage]
+driver = "vfs"
+graphroot = "$TMP/storage"
+runroot = "$TMP/run"
+EOF
+export CONTAINERS_CONF=$TMP/containers.conf CONTAINERS_STORAGE_CONF=$TMP/storage.conf
+
+pm network exists "$NET" || fail "podman does not see network $NET (conflist in $TMP/cni-conf)"
+
+# --- the image: busybox-static in an empty root ---------------------------------------------------------
+if ! pm image exists "$IMAGE"; then
+    mkdir -p "$TMP/rootfs"/{bin,etc,proc,sys,dev,tmp,run}
+    cp /bin/busybox "$TMP/rootfs/bin/busybox"
+    for applet in sh nc dd wc sed cat sleep ip ls; do ln -s busybox "$TMP/rootfs/bin/$applet"; done
+    tar -C "$TMP/rootfs" -cf "$TMP/rootfs.tar" .
+    # podman 4.3's import writes its blob-info cache to /var/lib/containers/cache whatever the storage
+    # root; a tmpfs over that place, in a mount namespace of its own, keeps the machine untouched.
+    mp=/var/lib/containers/cache
+    while [ ! -d "$mp" ]; do mp=$(dirname "$mp"); done
+    unshare --mount --propagation private -- sh -c 'mount -t tmpfs -o size=16m,mode=0700 patu-e2e "$1" && shift && exec "$@"' \
+        _ "$mp" podman import -q --change 'CMD ["/bin/sh"]' "$TMP/rootfs.tar" "$IMAGE" >/dev/null \
+        || fail "podman import of the busybox rootfs failed"
+fi
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+ip_of() { pm inspect "$1" | jq -r --arg n "$NET" '.[0].NetworkSettings.Networks[$n].IPAddress'; }
+netns_of() { pm inspect -f '{{.NetworkSettings.SandboxKey}}' "$1"; }
+host_veth_of() { # the host end of the container's eth0
+    local idx; idx=$(pm exec "$1" cat /sys/class/net/eth0/iflink)
+    ip -o link show | awk -F': ' -v i="$idx" '$1 == i { sub(/@.*/, "", $2); print $2 }'
+}
+wait_listen() { # wait_listen WHAT NETNS: fail unless something listens on $PORT in NETNS within 10 s
+    local i
+    for i in $(seq 100); do
+        nsenter --net="$2" ss -Hltn "sport = :$PORT" | grep -q LISTEN && return 0
+        sleep 0.1
+    done
+    fail "$1 does not listen on $PORT"
+}
+# port_counters summed over CPUs: ingress_translated pod_translated replies_translated sockets_translated
+port_counters() {
+    bpftool -j map dump pinned "$BPFFS/xdp/port_counters" | jq -r '
+        [.[0].formatted.values[].value] | [(map(.ingress_translated) | add), (map(.pod_translated) | add),
+         (map(.replies_translated) | add), (map(.sockets_translated) | add)] | @tsv'
+}
+# port_map entries publishing host port $1
+port_entries() {
+    bpftool -j map dump pinned "$BPFFS/xdp/port_map" | jq --argjson p "$1" '[.[] | select(.formatted.key.port == $p)] | length'
+}
+# read_greeting CMD...: the first line a TCP client run as CMD reads, retried for up to 5 s (the container's
+# server is one 'nc -l' after another, so a connection can fall between two of them)
+read_greeting() {
+    local got="" i
+    for i in $(seq 25); do
+        got=$("$@" 2>/dev/null || true)
+        [ -n "$got" ] && break
+        sleep 0.2
+    done
+    echo "$got"
+}
+TCP_READ='exec 3<>"/dev/tcp/$0/$1" && head -n 1 <&3'   # bash -c "$TCP_READ" ADDRESS PORT
+from_outside() { ip netns exec "$OUTSIDE_NS" timeout 3 bash -c "$TCP_READ" "$1" "$2"; }
+from_outside2() { ip netns exec "$OUTSIDE2_NS" timeout 3 bash -c "$TCP_READ" "$1" "$2"; }
+# From the node itself: a process of the node cgroup, which it joins before its socket exists.
+from_node() { timeout 3 sh -c 'echo $$ >"$0/cgroup.procs" && exec bash -c "$1" "$2" "$3"' "$NODE_CG" "$TCP_READ" "$1" "$2"; }
+from_pod() { # from_pod ADDRESS PORT: another container of the network, through its veth
+    pm run --rm --network "$NET" --cgroup-parent "/$CG" "$IMAGE" sh -c "nc -w 3 $1 $2 </dev/null | head -n 1"
+}
+
+# --- a container publishing a port, with no portmap -----------------------------------------------------
+ctr=$NET-srv
+pm run -d --name "$ctr" --network "$NET" --cgroup-parent "/$CG" -p "$HOST_PORT:$PORT" "$IMAGE" \
+    sh -c "while true; do echo hello-from-the-container | nc -l -p $PORT; done" >/dev/null \
+    || fail "podman run -p $HOST_PORT:$PORT failed"
+ip_c=$(ip_of "$ctr"); ns_c=$(netns_of "$ctr"); veth_c=$(host_veth_of "$ctr")
+gw=$(pm inspect "$ctr" | jq -r --arg n "$NET" '.[0].NetworkSettings.Networks[$n].Gateway')
+NETNS+=("$ns_c"); VETHS+=("$veth_c")
+[[ "$ip_c" =~ ^[0-9.]+$ ]] || fail "the container got no address on $NET"
+wait_listen "the container" "$ns_c"
+entries=$(port_entries "$HOST_PORT")
+[ "$entries" -ge 1 ] || fail "no port_map entry publishes $HOST_PORT: $(bpftool map dump pinned "$BPFFS/xdp/port_map")"
+
+read -r in0 pod0 rep0 sock0 < <(port_counters)
+g_out=$(read_greeting from_outside "$out_net.1" "$HOST_PORT")
+read -r in1 pod1 rep1 sock1 < <(port_counters)
+g_out2=$(read_greeting from_outside2 "$out2_net.1" "$HOST_PORT")
+read -r in1b pod1b rep1b sock1b < <(port_counters)
+g_node_lo=$(read_greeting from_node 127.0.0.1 "$HOST_PORT")
+g_node_gw=$(read_greeting from_node "$gw" "$HOST_PORT")
+read -r in2 pod2 rep2 sock2 < <(port_counters)
+g_pod=$(read_greeting from_pod "$gw" "$HOST_PORT")
+read -r in3 pod3 rep3 sock3 < <(port_counters)
+nat=$( (iptables-save -t nat; ip6tables-save -t nat) 2>/dev/null | grep -c -- "$ip_c\|$HOST_PORT" || true)
+nft=$(nft list ruleset 2>/dev/null | grep -c -- "$HOST_PORT\|$ip_c" || true)
+
+echo
+echo "== published port without portmap: report"
+printf '  %-34s %s\n' "container" "$ctr  $ip_c  host veth $veth_c"
+printf '  %-34s %s\n' "published" "any node address:$HOST_PORT -> $ip_c:$PORT ($entries port_map entries)"
+printf '  %-34s %s\n' "from outside ($out_net.2 -> .1)" "'$g_out'  (XDP translated $((in1 - in0)), replies back $((rep1 - rep0)))"
+printf '  %-34s %s\n' "from outside 2 ($out2_net.2 -> .1)" "'$g_out2'  (tcx on publish device $OUT2_HOST translated $((in1b - in1)))"
+printf '  %-34s %s\n' "from the node, 127.0.0.1 / $gw" "'$g_node_lo' / '$g_node_gw'  (sockets translated $((sock2 - sock1)))"
+printf '  %-34s %s\n' "from another container, $gw" "'$g_pod'  (translated on its veth $((pod3 - pod2)), replies back $((rep3 - rep2)))"
+printf '  %-34s %s\n' "iptables nat / nftables lines" "$nat / $nft"
+echo
+
+errors=()
+[ "$g_out" = hello-from-the-container ] || errors+=("from outside: read '$g_out'")
+[ "$g_out2" = hello-from-the-container ] || errors+=("from outside over the publish device: read '$g_out2'")
+[ $((in1b - in1)) -ge 1 ] || errors+=("the second outside's connection was not translated on the publish device")
+[ "$g_node_lo" = hello-from-the-container ] || errors+=("from the node to 127.0.0.1: read '$g_node_lo'")
+[ "$g_node_gw" = hello-from-the-container ] || errors+=("from the node to $gw: read '$g_node_gw'")
+[ "$g_pod" = hello-from-the-container ] || errors+=("from another container: read '$g_pod'")
+{ [ $((in1 - in0)) -ge 1 ] && [ $((rep1 - rep0)) -ge 1 ]; } || errors+=("the outside's connection was not translated by XDP and back")
+[ $((sock2 - sock1)) -ge 2 ] || errors+=("the node's connections were not translated by the socket hooks")
+{ [ $((pod3 - pod2)) -ge 1 ] && [ $((rep3 - rep2)) -ge 1 ]; } || errors+=("the container's connection was not translated on its veth and back")
+[ "$nat" = 0 ] || errors+=("iptables nat names the port or the container")
+[ "$nft" = 0 ] || errors+=("nftables names the port or the container: $(nft list ruleset | grep -- "$HOST_PORT\|$ip_c")")
+if [ ${#errors[@]} -gt 0 ]; then
+    printf 'published-ports: FAIL: %s\n' "${errors[@]}" >&2
+    exit 1
+fi
+log "OK: the published port answered from outside, from the node and from another container, with nothing in iptables or nftables"
+log "OK: a device without XDP in publishDevices reached the published port through tcx"
+
+# --- the feature stopped and started: the ports go with it and come back with the replayed pods -------------
+shell() { "$TMP/patu/cni/patu" --shell "$1"; }
+shell "patu:disable xdp" >/dev/null || fail "patu:disable xdp failed"
+for i in $(seq 100); do [ ! -e "$BPFFS/xdp" ] && break; sleep 0.1; done
+[ ! -e "$BPFFS/xdp" ] || fail "patu:disable xdp left $BPFFS/xdp"
+g_off=$(from_outside "$out_net.1" "$HOST_PORT" 2>/dev/null || true)
+shell "patu:enable xdp" >/dev/null || fail "patu:enable xdp failed"
+for i in $(seq 100); do [ -e "$BPFFS/xdp/port_map" ] && [ "$(port_entries "$HOST_PORT")" -ge 1 ] && break; sleep 0.1; done
+g_on=$(read_greeting from_outside "$out_net.1" "$HOST_PORT")
+[ -z "$g_off" ] || fail "with the xdp feature stopped, the published port still answered '$g_off'"
+[ "$g_on" = hello-from-the-container ] || fail "with the xdp feature started again, the outside read '$g_on'"
+log "OK: stopping the xdp feature withdrew the published port, starting it again restored it for the running container"
+
+# --- policy: denying the container's ingress denies its published port -----------------------------------
+policy_dir="$TMP/state/policy"
+mkdir -p "$policy_dir"
+printf '%s\n' 'apiVersion: networking.k8s.io/v1' 'kind: NetworkPolicy' \
+    'metadata: {name: deny-ingress, namespace: default}' 'spec: {podSelector: {}, policyTypes: [Ingress]}' \
+    >"$policy_dir/.deny.yaml.tmp"
+mv "$policy_dir/.deny.yaml.tmp" "$policy_dir/deny.yaml"
+denied=0
+for i in $(seq 50); do   # in force within 10 s (the engine applies a change within about 1 s)
+    [ -z "$(from_outside "$out_net.1" "$HOST_PORT" 2>/dev/null || true)" ] && { denied=1; break; }
+    sleep 0.2
+done
+g_out_denied=$(from_outside "$out_net.1" "$HOST_PORT" 2>/dev/null || true)
+g_pod_denied=$(from_pod "$gw" "$HOST_PORT" 2>/dev/null || true)
+rm -f "$policy_dir/deny.yaml"
+g_out_again=$(read_greeting from_outside "$out_net.1" "$HOST_PORT")
+[ "$denied" = 1 ] && [ -z "$g_out_denied" ] || fail "with ingress denied, the outside still read the container through its published port"
+[ -z "$g_pod_denied" ] || fail "with ingress denied, another container still read '$g_pod_denied' through the published port"
+[ "$g_out_again" = hello-from-the-container ] || fail "with the policy removed, the outside read '$g_out_again'"
+log "OK: a policy denying the container's ingress denied its published port (outside and other containers); removed, the port answered again"
+
+# --- DEL and GC release the port ---------------------------------------------------------------------------
+pm rm -f -t 0 "$ctr" >/dev/null || fail "podman rm failed"
+for i in $(seq 50); do [ "$(port_entries "$HOST_PORT")" = 0 ] && break; sleep 0.1; done
+[ "$(port_entries "$HOST_PORT")" = 0 ] || fail "podman rm (DEL) left port_map entries for $HOST_PORT"
+g_gone=$(from_outside "$out_net.1" "$HOST_PORT" 2>/dev/null || true)
+[ -z "$g_gone" ] || fail "after podman rm, the port still answered '$g_gone'"
+log "OK: podman rm (CNI DEL) released the published port"
+
+ctr=$NET-gc
+GC_PORT=$((HOST_PORT + 1))
+pm run -d --name "$ctr" --network "$NET" --cgroup-parent "/$CG" -p "$GC_PORT:$PORT" "$IMAGE" sleep 3600 >/dev/null \
+    || fail "podman run -p $GC_PORT:$PORT failed"
+NETNS+=("$(netns_of "$ctr")"); VETHS+=("$(host_veth_of "$ctr")")
+[ "$(port_entries "$GC_PORT")" -ge 1 ] || fail "no port_map entry publishes $GC_PORT"
+# A runtime that lost the container: GC listing no valid attachment (podman 4.3 sends no GC of its own).
+gc=$(echo "{\"cniVersion\": \"1.1.0\", \"name\": \"$NET\", \"type\": \"patu\", \"cni.dev/valid-attachments\": []}" \
+    | CNI_COMMAND=GC CNI_PATH="$TMP/cni-bin" "$TMP/cni-bin/patu") || fail "GC failed: $gc"
+[ "$(port_entries "$GC_PORT")" = 0 ] || fail "GC left port_map entries for $GC_PORT"
+pm rm -f -t 0 "$ctr" >/dev/null || fail "podman rm failed"
+log "OK: a CNI GC released the published port of an attachment the runtime no longer lists"
