@@ -406,25 +406,162 @@ class OtaIT {
     }
 
     /**
-     * A release of a bundle others import packages from (api) is not swapped in the running agent: it is staged,
-     * and starts on trial with the next agent start (the launcher counts it), then commits after its window.
+     * A whole-agent release (api: other bundles import its packages, so it is not swapped in a running agent)
+     * under a redirected stream: the agent stages it and restarts itself into the trial (its launcher execs
+     * 'bin/patu run' again: same process), which commits after its window. The stream is never reset and stays
+     * redirected, pods and leases are unchanged, CNI is served by the restarted agent; the release survives
+     * another restart.
      */
     @Test
-    void anApiReleaseStartsOnTrialWithTheNextAgentStartAndCommits() throws Exception {
+    void aWholeAgentReleaseRestartsTheAgentByItselfAndCommitsUnderRedirectedTraffic() throws Exception {
         startAgent(3, null);
-        pack(1, variant("api", "0.1.1", m -> { }, Map.of(), Map.of()));
-        AgentUnderTest.CniCall install = agent.shell("patu:ota install");
-        assertEquals(0, install.exitCode(), install.stdout());
-        assertTrue(install.stdout().contains("restart the agent to start its trial"), install.stdout());
-        assertTrue(state().contains("trial=1\nattempts=0\n"), state());
-        assertEquals("0.1.0.SNAPSHOT", bundleVersion("io.patu.api"));
+        try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
+            Process server = PodTraffic.streamCheck(agent, a, "server", a.address.getHostAddress(), "7104");
+            BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("LISTENING", serverOut.readLine());
+            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7104",
+                    Long.toString(64L << 30), "65536");
+            long[] start = agent.sockmapCounters();
+            AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
+            String pods = agent.shell("patu:pods").stdout();
+            String leases = agent.shell("patu:leases").stdout();
+            long pid = agent.pid();
 
+            pack(1, variant("api", "0.1.1", m -> { }, Map.of(), Map.of()));
+            RedirectionWatch watch = new RedirectionWatch(start);
+            AgentUnderTest.CniCall install = agent.shell("patu:ota install");
+            assertEquals(0, install.exitCode(), install.stdout());
+            assertTrue(install.stdout().contains("release 1 staged") && install.stdout().contains("the agent restarts to run its trial"),
+                    install.stdout());
+            AgentUnderTest.await("the agent to restart itself and commit the release", 180,
+                    () -> state().contains("committed=1\n") && !state().contains("trial="));
+            watch.stop();
+            System.out.printf("whole-agent release: %s%n", watch);
+            assertTrue(agent.isAlive(), "the agent runs");
+            assertEquals(pid, agent.pid(), "the same process, restarted in place");
+            assertTrue(agent.output().contains("patu: the agent starts again"), agent.output());
+            agent.awaitReady();
+            assertEquals("0.1.1", bundleVersion("io.patu.api"));
+            String history = ota("history");
+            assertTrue(history.contains("staged") && history.contains("restarting") && history.contains("committed"), history);
+            assertFalse(history.contains("rolled back"), history);
+            assertEquals(0, watch.pinsMissing, "samples in which the pinned stats map could not be read");
+            assertEquals(pods, agent.shell("patu:pods").stdout(), "pod registry");
+            assertEquals(leases, agent.shell("patu:leases").stdout(), "leases");
+            try (TestPod c = new TestPod(agent, "c")) {
+                assertTrue(c.address.getHostAddress().startsWith(agent.subnetPrefix), "CNI ADD served by the restarted agent");
+            }
+            long after = redirected(start);
+            AgentUnderTest.await("redirection to go on", 20, () -> redirected(start) > after + (32 << 20));
+            assertTrue(client.isAlive(), "the stream outlived the restart");
+            client.destroy();
+            client.waitFor(30, TimeUnit.SECONDS);
+            assertTrue(server.waitFor(30, TimeUnit.SECONDS));
+            String verdict = serverOut.readLine();
+            assertTrue(verdict != null && verdict.startsWith("OK "), "no reset, no corruption (stream cut by the test): " + verdict);
+        }
         agent.stopAgent();
         agent.restart();
-        AgentUnderTest.await("the commit of the whole-agent release", 60,
-                () -> state().contains("committed=1\n") && !state().contains("trial="));
+        agent.awaitReady();
         assertEquals("0.1.1", bundleVersion("io.patu.api"));
+        assertTrue(state().contains("committed=1\n") && !state().contains("trial="), state());
+    }
+
+    /**
+     * A bad whole-agent release (an api whose activator throws): the agent restarts into the trial, the health
+     * window finds api not active, the release is rolled back and the agent restarts itself again into the
+     * committed api. Nobody but the agent restarts it.
+     */
+    @Test
+    void aBadWholeAgentReleaseIsRolledBackByTheAgentItself() throws Exception {
+        startAgent(3, null);
+        long pid = agent.pid();
+        pack(1, variant("api", "0.1.2", addActivator("Throwing"),
+                compileActivator("Throwing", "throw new IllegalStateException(\"broken on purpose\");"), Map.of()));
+        AgentUnderTest.CniCall install = agent.shell("patu:ota install");
+        assertEquals(0, install.exitCode(), install.stdout());
+        AgentUnderTest.await("the rollback", 180, () -> ota("history").contains("rolled back"));
+        AgentUnderTest.await("the restart into the committed api", 180, () -> {
+            String history = ota("history");
+            return history.lines().filter(l -> l.contains("restarting")).count() == 2;
+        });
+        AgentUnderTest.await("the agent to be back on the shipped api", 180, () -> {
+            String lb = agent.shell("lb -s").stdout();
+            return lb.contains("io.patu.api (0.1.0.SNAPSHOT)") && lb.lines().anyMatch(l -> l.contains("io.patu.api (") && l.contains("Active"));
+        });
+        agent.awaitReady();
+        assertEquals(pid, agent.pid(), "the same process, restarted in place twice");
+        assertFalse(state().contains("trial="), state());
+        assertFalse(state().contains("committed=1"), state());
+        assertTrue(ota("history").contains("io.patu.api is not active"), ota("history"));
         assertRunsShippedIpam();
+    }
+
+    /**
+     * kill -9 (Runtime.halt through the test hook patu.ota.haltAt) at the instants between the other tests'
+     * kills: after staging, before the state names the jars; after the bundle stopped, before its update;
+     * inside Bundle.update; after the update, before the new revision starts. After the restart there is
+     * exactly one committed release (the old one, or the new one after its trial), the store holds only the
+     * jars the state names, and the agent works.
+     */
+    @Test
+    void killNineAtTheExactStepsOfAnUpdateLeavesExactlyOneCommittedRelease() throws Exception {
+        startAgent(3, null);
+        Path ota = agent.stateDir.resolve("ota");
+        long sequence = 0;
+        String committedVersion = "0.1.0.SNAPSHOT";
+        for (String step : List.of("staged", "stopped", "updating", "updated")) {
+            sequence++;
+            String version = "0.1." + (10 + sequence);
+            pack(sequence, variant(version, m -> { }, Map.of(), Map.of()));
+            agent.environment.put("PATU_JVM_OPTS", "-Dpatu.ota.haltAt=" + step);
+            agent.stopAgent();
+            agent.restart();
+            agent.awaitReady();
+            agent.gogo("patu:ota install");
+            AgentUnderTest.await("the agent to halt at step " + step, 60, () -> !agent.isAlive());
+            assertEquals(137, agent.exitValue(), "halted by the hook at " + step + ":\n" + agent.output());
+            String halted = state();
+            agent.environment.remove("PATU_JVM_OPTS");
+            agent.restart();
+            agent.awaitReady();
+            if (step.equals("staged")) {
+                assertFalse(halted.contains("trial="), "halted before the state write: " + halted);
+                assertFalse(state().contains("trial="), state());
+                assertEquals(committedVersion, ipamVersion(), "the old release runs");
+                assertStoreHoldsWhatTheStateNames(ota);
+                // A later retry commits.
+                AgentUnderTest.CniCall retry = agent.shell("patu:ota install");
+                assertEquals(0, retry.exitCode(), retry.stdout());
+            } else {
+                assertTrue(halted.contains("trial=" + sequence + "\n"), "halted during the trial: " + halted);
+                long expected = sequence;
+                AgentUnderTest.await("the commit after the restart (" + step + ")", 60,
+                        () -> state().contains("committed=" + expected + "\n") && !state().contains("trial="));
+            }
+            committedVersion = version;
+            assertTrue(state().contains("committed=" + sequence + "\n") && !state().contains("trial="), state());
+            assertEquals(version, ipamVersion(), "after a kill at " + step);
+            assertStoreHoldsWhatTheStateNames(ota);
+            try (TestPod p = new TestPod(agent, "k" + sequence)) {
+                assertTrue(p.address.getHostAddress().startsWith(agent.subnetPrefix), "IPAM allocates after a kill at " + step);
+            }
+            System.out.printf("kill at %s: %s%n", step, state().replace('\n', ' '));
+        }
+    }
+
+    /** The store holds exactly the jars the state names: no orphan of a crash, nothing the state misses. */
+    private void assertStoreHoldsWhatTheStateNames(Path ota) throws IOException {
+        String state = state();
+        List<Path> stored = list(ota.resolve("store"));
+        for (Path jar : stored) {
+            assertTrue(state.contains("=" + jar + "\n"), jar + " is not named by the state:\n" + state);
+        }
+        for (String line : state.lines().toList()) {
+            if (line.startsWith("current.") || line.startsWith("previous.") || line.startsWith("trial.")) {
+                assertTrue(Files.isRegularFile(Path.of(line.substring(line.indexOf('=') + 1))), line);
+            }
+        }
     }
 
     /**

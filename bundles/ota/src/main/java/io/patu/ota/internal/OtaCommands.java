@@ -72,7 +72,7 @@ public final class OtaCommands {
         out.append('\n');
         List<List<String>> rows = new ArrayList<>();
         for (Bundle bundle : context.getBundles()) {
-            String slot = UpdateManager.slotOf(bundle);
+            String slot = BundleSlots.slotOf(bundle);
             if (slot == null || !slot.equals(slot.toLowerCase()) || bundle.getSymbolicName() == null
                     || !bundle.getSymbolicName().startsWith("io.patu.")) {
                 continue;
