@@ -37,7 +37,7 @@ public final class OtaCommands {
             case "status" -> status();
             case "check" -> result(updates.check());
             case "install" -> result(updates.installFromCommand());
-            case "rollback" -> result(updates.rollbackByOperator());
+            case "rollback" -> result(updates.rollbackFromCommand());
             case "history" -> history();
             default -> throw new IllegalArgumentException("unknown action '" + action + "'; " + USAGE);
         };

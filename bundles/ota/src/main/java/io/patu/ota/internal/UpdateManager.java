@@ -10,10 +10,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Level;
@@ -130,11 +131,16 @@ public final class UpdateManager {
         Files.createDirectories(directory);
         stager.removeStaleStaging();
         stager.removeUnreferenced(OtaState.read(directory));
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "patu-ota");
             t.setDaemon(true);
             return t;
         });
+        // Started here, not by the first 'patu:ota install': a thread inherits the Gogo session streams of the
+        // thread that creates it, and what the update logs (the bundles it starts included) belongs in the
+        // agent's log, not in one remote shell call's answer.
+        executor.prestartCoreThread();
+        this.scheduler = executor;
         this.poller = new ReleasePoller(scheduler, config.pollSeconds(), config.autoInstall(), this::check, this::install);
         if (OtaState.read(directory).onTrial()) {
             scheduler.execute(this::resumeTrial);
@@ -200,7 +206,19 @@ public final class UpdateManager {
      * may belong to a bundle the update restarts (the remote shell's), and be interrupted half way.
      */
     Outcome installFromCommand() {
-        Future<Outcome> outcome = scheduler.submit(this::install);
+        return onOtaThread(this::install);
+    }
+
+    /** {@link #rollbackByOperator()} on the OTA thread, as {@link #installFromCommand()}; a trial running there is aborted at once. */
+    Outcome rollbackFromCommand() {
+        if (busy.isLocked()) {
+            return rollbackByOperator();
+        }
+        return onOtaThread(this::rollbackByOperator);
+    }
+
+    private Outcome onOtaThread(Callable<Outcome> task) {
+        Future<Outcome> outcome = scheduler.submit(task);
         try {
             return outcome.get();
         } catch (InterruptedException e) {
