@@ -107,8 +107,10 @@ class OtaIT {
             }
             agent.stopAgent();
             agent.restart();
+            // The ota feature starts a moment after the CNI socket answers.
+            agent.awaitReady();
             assertEquals("0.1.1", ipamVersion());
-            assertTrue(ota("history").contains("committed"));
+            assertTrue(ota("history").contains("committed"), ota("history"));
         }
     }
 
@@ -466,6 +468,49 @@ class OtaIT {
         agent.awaitReady();
         assertEquals("0.1.1", bundleVersion("io.patu.api"));
         assertTrue(state().contains("committed=1\n") && !state().contains("trial="), state());
+    }
+
+    /**
+     * The same restart for an agent in the background ({@code bin/patu start}, as the demo runs it): the process
+     * whose pid {@code agent.pid} holds restarts in place, so {@code bin/patu stop} still stops the agent.
+     */
+    @Test
+    void aWholeAgentReleaseRestartsABackgroundAgentInPlace() throws Exception {
+        startAgent(3, null);
+        agent.stopAgent();
+        Path pidFile = agent.stateDir.resolve("agent.pid");
+        try {
+            launcher("start");
+            long pid = Long.parseLong(Files.readString(pidFile).strip());
+            agent.awaitReady();
+            pack(1, variant("api", "0.1.1", m -> { }, Map.of(), Map.of()));
+            AgentUnderTest.CniCall install = agent.shell("patu:ota install");
+            assertEquals(0, install.exitCode(), install.stdout());
+            AgentUnderTest.await("the agent to restart itself and commit the release", 180,
+                    () -> state().contains("committed=1\n") && !state().contains("trial="));
+            agent.awaitReady();
+            assertEquals("0.1.1", bundleVersion("io.patu.api"));
+            assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "the agent of agent.pid runs");
+            assertEquals(pid, Long.parseLong(Files.readString(pidFile).strip()));
+            assertTrue(Files.readString(agent.stateDir.resolve("agent.log")).contains("patu: the agent starts again"));
+            launcher("stop");
+            AgentUnderTest.await("bin/patu stop to stop the restarted agent", 30, () -> ProcessHandle.of(pid).isEmpty());
+        } finally {
+            if (Files.exists(pidFile)) {
+                ProcessHandle.of(Long.parseLong(Files.readString(pidFile).strip())).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
+    }
+
+    /** {@code bin/patu COMMAND --config} with this agent's configuration, without the AOT cache (no training run). */
+    private void launcher(String command) throws Exception {
+        ProcessBuilder builder = new ProcessBuilder(DIST.resolve("bin/patu").toString(), command, "--config",
+                agent.config.toString()).redirectErrorStream(true);
+        builder.environment().put("PATU_AOT", "off");
+        Process p = builder.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "bin/patu " + command);
+        assertEquals(0, p.exitValue(), "bin/patu " + command + ":\n" + out);
     }
 
     /**
