@@ -51,13 +51,15 @@ final class Relaunch {
             MemorySegment state = arena.allocate(Linker.Option.captureStateLayout());
             // The JVM opens files, jars and sockets without close-on-exec (its own process spawning closes
             // them in the child): without this the next agent would inherit them all, at every restart.
+            // (A descriptor closed since the listing, the listing's own, just fails: nothing to mark.)
             for (int fd : openDescriptors()) {
                 if (fd > 2) {
-                    int ignored = (int) fcntl.invokeExact(fd, F_SETFD, FD_CLOEXEC);
+                    int unused = (int) fcntl.invokeExact(fd, F_SETFD, FD_CLOEXEC);
                 }
             }
-            // The signal mask survives execv; the JVM blocks some signals in its threads.
-            int masked = (int) sigprocmask.invokeExact(SIG_SETMASK, arena.allocate(SIGSET_BYTES), MemorySegment.NULL);
+            // The signal mask survives execv, and the JVM blocks some signals in its threads: the next agent
+            // starts with none blocked, as from a shell. Should this fail, execv is tried all the same.
+            int unused = (int) sigprocmask.invokeExact(SIG_SETMASK, arena.allocate(SIGSET_BYTES), MemorySegment.NULL);
             System.out.flush();
             System.err.flush();
             int rc = (int) execv.invokeExact(state, path, args);

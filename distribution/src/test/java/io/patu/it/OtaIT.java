@@ -54,8 +54,21 @@ class OtaIT {
     private AgentUnderTest agent;
     private Path tmpfs;
 
+    /** The test's stream processes: ended after each test, also when it failed before it ended them. */
+    private final List<Process> streams = new java.util.ArrayList<>();
+
+    private Process stream(TestPod pod, String... args) throws IOException {
+        Process process = PodTraffic.streamCheck(agent, pod, args);
+        streams.add(process);
+        return process;
+    }
+
     @AfterEach
     void removeEverything() throws Exception {
+        for (Process process : streams) {
+            process.destroyForcibly();
+            process.waitFor(30, TimeUnit.SECONDS);
+        }
         try {
             if (agent != null) {
                 agent.close();
@@ -75,10 +88,10 @@ class OtaIT {
     void anIpamUpdateUnderLiveRedirectedTrafficCommitsAndSurvivesARestart() throws Exception {
         startAgent(3, null);
         try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
-            Process server = PodTraffic.streamCheck(agent, a, "server", a.address.getHostAddress(), "7100");
+            Process server = stream(a, "server", a.address.getHostAddress(), "7100");
             BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
             assertEquals("LISTENING", serverOut.readLine());
-            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7100",
+            Process client = stream(b, "client", a.address.getHostAddress(), "7100",
                     Long.toString(64L << 30), "65536");
             long[] start = agent.sockmapCounters();
             AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
@@ -122,10 +135,10 @@ class OtaIT {
     void aSockmapUpdateAndItsRollbackKeepRedirectedConnectionsRedirected() throws Exception {
         startAgent(3, null);
         try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
-            Process server = PodTraffic.streamCheck(agent, a, "server", a.address.getHostAddress(), "7101");
+            Process server = stream(a, "server", a.address.getHostAddress(), "7101");
             BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
             assertEquals("LISTENING", serverOut.readLine());
-            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7101",
+            Process client = stream(b, "client", a.address.getHostAddress(), "7101",
                     Long.toString(64L << 30), "65536");
             long[] start = agent.sockmapCounters();
             AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
@@ -230,10 +243,10 @@ class OtaIT {
     void aLifecycleUpdateUnderLiveRedirectedTrafficCommits() throws Exception {
         startAgent(3, null);
         try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
-            Process server = PodTraffic.streamCheck(agent, a, "server", a.address.getHostAddress(), "7102");
+            Process server = stream(a, "server", a.address.getHostAddress(), "7102");
             BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
             assertEquals("LISTENING", serverOut.readLine());
-            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7102",
+            Process client = stream(b, "client", a.address.getHostAddress(), "7102",
                     Long.toString(64L << 30), "65536");
             long[] start = agent.sockmapCounters();
             AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
@@ -270,10 +283,10 @@ class OtaIT {
     void twentyKillNinesOfTheAgentUnderRedirectedTrafficBreakNoConnection() throws Exception {
         startAgent(3, null);
         try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
-            Process server = PodTraffic.streamCheck(agent, a, "server", a.address.getHostAddress(), "7103");
+            Process server = stream(a, "server", a.address.getHostAddress(), "7103");
             BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
             assertEquals("LISTENING", serverOut.readLine());
-            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7103",
+            Process client = stream(b, "client", a.address.getHostAddress(), "7103",
                     Long.toString(256L << 30), "65536");
             long[] start = agent.sockmapCounters();
             AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
@@ -418,10 +431,10 @@ class OtaIT {
     void aWholeAgentReleaseRestartsTheAgentByItselfAndCommitsUnderRedirectedTraffic() throws Exception {
         startAgent(3, null);
         try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
-            Process server = PodTraffic.streamCheck(agent, a, "server", a.address.getHostAddress(), "7104");
+            Process server = stream(a, "server", a.address.getHostAddress(), "7104");
             BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
             assertEquals("LISTENING", serverOut.readLine());
-            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7104",
+            Process client = stream(b, "client", a.address.getHostAddress(), "7104",
                     Long.toString(64L << 30), "65536");
             long[] start = agent.sockmapCounters();
             AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
@@ -626,10 +639,10 @@ class OtaIT {
             return source.replace(shipped, shipped.replace("PATU_MAX_SOCKETS", "PATU_MAX_SOCKETS / 2"));
         });
         try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
-            Process server = PodTraffic.streamCheck(agent, a, "server", a.address.getHostAddress(), "7105");
+            Process server = stream(a, "server", a.address.getHostAddress(), "7105");
             BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
             assertEquals("LISTENING", serverOut.readLine());
-            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7105",
+            Process client = stream(b, "client", a.address.getHostAddress(), "7105",
                     Long.toString(64L << 30), "65536");
             long[] start = agent.sockmapCounters();
             AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
@@ -645,10 +658,10 @@ class OtaIT {
 
             // New connections are redirected by the new maps (the stats map is new too: counted from here).
             long[] recreated = agent.sockmapCounters();
-            Process server2 = PodTraffic.streamCheck(agent, a, "server", a.address.getHostAddress(), "7106");
+            Process server2 = stream(a, "server", a.address.getHostAddress(), "7106");
             BufferedReader server2Out = new BufferedReader(new InputStreamReader(server2.getInputStream(), StandardCharsets.UTF_8));
             assertEquals("LISTENING", server2Out.readLine());
-            Process client2 = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7106",
+            Process client2 = stream(b, "client", a.address.getHostAddress(), "7106",
                     Long.toString(64L << 20), "65536");
             assertTrue(server2.waitFor(120, TimeUnit.SECONDS), "the new connection's stream ended");
             String verdict2 = server2Out.readLine();
