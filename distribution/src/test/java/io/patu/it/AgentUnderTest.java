@@ -74,6 +74,8 @@ final class AgentUnderTest implements AutoCloseable {
     /** How long a (re)start may take to answer; a test that loads the machine (a full-speed stream) raises it. */
     int startSeconds = 30;
     private final List<String> output = new ArrayList<>();
+    /** Environment variables of the agent's next (re)starts on top of the test's own (PATU_JVM_OPTS, for a test hook). */
+    final Map<String, String> environment = new java.util.HashMap<>();
 
     AgentUnderTest() throws Exception {
         this(null, null, null, Map.of());
@@ -165,9 +167,20 @@ final class AgentUnderTest implements AutoCloseable {
         process.waitFor(30, TimeUnit.SECONDS);
     }
 
+    private ProcessBuilder processBuilder() {
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().putAll(environment);
+        return builder;
+    }
+
+    /** The exit status of an agent that has ended. */
+    int exitValue() {
+        return process.exitValue();
+    }
+
     /** Starts the agent and waits for it to end by itself (one that dies at start); its exit status. */
     int launchExpectingDeath(int seconds) throws Exception {
-        process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        process = processBuilder().start();
         Process started = process;
         Thread reader = new Thread(() -> collectOutput(started), "agent-output-" + id);
         reader.setDaemon(true);
@@ -188,7 +201,7 @@ final class AgentUnderTest implements AutoCloseable {
     }
 
     private void launch() throws Exception {
-        process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        process = processBuilder().start();
         Process started = process;
         Thread reader = new Thread(() -> collectOutput(started), "agent-output-" + id);
         reader.setDaemon(true);
@@ -350,7 +363,10 @@ final class AgentUnderTest implements AutoCloseable {
         process.getOutputStream().close();
     }
 
-    /** The agent's JVM: {@code bin/patu run} execs it, so it keeps the pid of the process started here. */
+    /**
+     * The agent's JVM: {@code bin/patu run} execs it, so it keeps the pid of the process started here, also
+     * across a restart the agent makes itself (its launcher execs {@code bin/patu run} again).
+     */
     long pid() {
         return process.pid();
     }

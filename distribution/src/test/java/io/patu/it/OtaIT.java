@@ -54,8 +54,21 @@ class OtaIT {
     private AgentUnderTest agent;
     private Path tmpfs;
 
+    /** The test's stream processes: ended after each test, also when it failed before it ended them. */
+    private final List<Process> streams = new java.util.ArrayList<>();
+
+    private Process stream(TestPod pod, String... args) throws IOException {
+        Process process = PodTraffic.streamCheck(agent, pod, args);
+        streams.add(process);
+        return process;
+    }
+
     @AfterEach
     void removeEverything() throws Exception {
+        for (Process process : streams) {
+            process.destroyForcibly();
+            process.waitFor(30, TimeUnit.SECONDS);
+        }
         try {
             if (agent != null) {
                 agent.close();
@@ -75,10 +88,10 @@ class OtaIT {
     void anIpamUpdateUnderLiveRedirectedTrafficCommitsAndSurvivesARestart() throws Exception {
         startAgent(3, null);
         try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
-            Process server = PodTraffic.streamCheck(agent, a, "server", a.address.getHostAddress(), "7100");
+            Process server = stream(a, "server", a.address.getHostAddress(), "7100");
             BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
             assertEquals("LISTENING", serverOut.readLine());
-            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7100",
+            Process client = stream(b, "client", a.address.getHostAddress(), "7100",
                     Long.toString(64L << 30), "65536");
             long[] start = agent.sockmapCounters();
             AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
@@ -107,8 +120,10 @@ class OtaIT {
             }
             agent.stopAgent();
             agent.restart();
+            // The ota feature starts a moment after the CNI socket answers.
+            agent.awaitReady();
             assertEquals("0.1.1", ipamVersion());
-            assertTrue(ota("history").contains("committed"));
+            assertTrue(ota("history").contains("committed"), ota("history"));
         }
     }
 
@@ -120,10 +135,10 @@ class OtaIT {
     void aSockmapUpdateAndItsRollbackKeepRedirectedConnectionsRedirected() throws Exception {
         startAgent(3, null);
         try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
-            Process server = PodTraffic.streamCheck(agent, a, "server", a.address.getHostAddress(), "7101");
+            Process server = stream(a, "server", a.address.getHostAddress(), "7101");
             BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
             assertEquals("LISTENING", serverOut.readLine());
-            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7101",
+            Process client = stream(b, "client", a.address.getHostAddress(), "7101",
                     Long.toString(64L << 30), "65536");
             long[] start = agent.sockmapCounters();
             AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
@@ -228,10 +243,10 @@ class OtaIT {
     void aLifecycleUpdateUnderLiveRedirectedTrafficCommits() throws Exception {
         startAgent(3, null);
         try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
-            Process server = PodTraffic.streamCheck(agent, a, "server", a.address.getHostAddress(), "7102");
+            Process server = stream(a, "server", a.address.getHostAddress(), "7102");
             BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
             assertEquals("LISTENING", serverOut.readLine());
-            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7102",
+            Process client = stream(b, "client", a.address.getHostAddress(), "7102",
                     Long.toString(64L << 30), "65536");
             long[] start = agent.sockmapCounters();
             AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
@@ -268,10 +283,10 @@ class OtaIT {
     void twentyKillNinesOfTheAgentUnderRedirectedTrafficBreakNoConnection() throws Exception {
         startAgent(3, null);
         try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
-            Process server = PodTraffic.streamCheck(agent, a, "server", a.address.getHostAddress(), "7103");
+            Process server = stream(a, "server", a.address.getHostAddress(), "7103");
             BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
             assertEquals("LISTENING", serverOut.readLine());
-            Process client = PodTraffic.streamCheck(agent, b, "client", a.address.getHostAddress(), "7103",
+            Process client = stream(b, "client", a.address.getHostAddress(), "7103",
                     Long.toString(256L << 30), "65536");
             long[] start = agent.sockmapCounters();
             AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
@@ -406,25 +421,328 @@ class OtaIT {
     }
 
     /**
-     * A release of a bundle others import packages from (api) is not swapped in the running agent: it is staged,
-     * and starts on trial with the next agent start (the launcher counts it), then commits after its window.
+     * A whole-agent release (api: other bundles import its packages, so it is not swapped in a running agent)
+     * under a redirected stream: the agent stages it and restarts itself into the trial (its launcher execs
+     * 'bin/patu run' again: same process), which commits after its window. The stream is never reset and stays
+     * redirected, pods and leases are unchanged, CNI is served by the restarted agent; the release survives
+     * another restart.
      */
     @Test
-    void anApiReleaseStartsOnTrialWithTheNextAgentStartAndCommits() throws Exception {
+    void aWholeAgentReleaseRestartsTheAgentByItselfAndCommitsUnderRedirectedTraffic() throws Exception {
         startAgent(3, null);
-        pack(1, variant("api", "0.1.1", m -> { }, Map.of(), Map.of()));
-        AgentUnderTest.CniCall install = agent.shell("patu:ota install");
-        assertEquals(0, install.exitCode(), install.stdout());
-        assertTrue(install.stdout().contains("restart the agent to start its trial"), install.stdout());
-        assertTrue(state().contains("trial=1\nattempts=0\n"), state());
-        assertEquals("0.1.0.SNAPSHOT", bundleVersion("io.patu.api"));
+        try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
+            Process server = stream(a, "server", a.address.getHostAddress(), "7104");
+            BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("LISTENING", serverOut.readLine());
+            Process client = stream(b, "client", a.address.getHostAddress(), "7104",
+                    Long.toString(64L << 30), "65536");
+            long[] start = agent.sockmapCounters();
+            AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
+            String pods = agent.shell("patu:pods").stdout();
+            String leases = agent.shell("patu:leases").stdout();
+            long pid = agent.pid();
 
+            pack(1, variant("api", "0.1.1", m -> { }, Map.of(), Map.of()));
+            RedirectionWatch watch = new RedirectionWatch(start);
+            AgentUnderTest.CniCall install = agent.shell("patu:ota install");
+            assertEquals(0, install.exitCode(), install.stdout());
+            assertTrue(install.stdout().contains("release 1 staged") && install.stdout().contains("the agent restarts to run its trial"),
+                    install.stdout());
+            AgentUnderTest.await("the agent to restart itself and commit the release", 180,
+                    () -> state().contains("committed=1\n") && !state().contains("trial="));
+            watch.stop();
+            System.out.printf("whole-agent release: %s%n", watch);
+            assertTrue(agent.isAlive(), "the agent runs");
+            assertEquals(pid, agent.pid(), "the same process, restarted in place");
+            assertTrue(agent.output().contains("patu: the agent starts again"), agent.output());
+            assertTrue(openDescriptorsOf(agent.pid(), "felix.jar") <= 1, "the new JVM inherited no descriptor of the old one");
+            agent.awaitReady();
+            assertEquals("0.1.1", bundleVersion("io.patu.api"));
+            String history = ota("history");
+            assertTrue(history.contains("staged") && history.contains("restarting") && history.contains("committed"), history);
+            assertFalse(history.contains("rolled back"), history);
+            assertEquals(0, watch.pinsMissing, "samples in which the pinned stats map could not be read");
+            assertEquals(pods, agent.shell("patu:pods").stdout(), "pod registry");
+            assertEquals(leases, agent.shell("patu:leases").stdout(), "leases");
+            try (TestPod c = new TestPod(agent, "c")) {
+                assertTrue(c.address.getHostAddress().startsWith(agent.subnetPrefix), "CNI ADD served by the restarted agent");
+            }
+            long after = redirected(start);
+            AgentUnderTest.await("redirection to go on", 20, () -> redirected(start) > after + (32 << 20));
+            assertTrue(client.isAlive(), "the stream outlived the restart");
+            client.destroy();
+            client.waitFor(30, TimeUnit.SECONDS);
+            assertTrue(server.waitFor(30, TimeUnit.SECONDS));
+            String verdict = serverOut.readLine();
+            assertTrue(verdict != null && verdict.startsWith("OK "), "no reset, no corruption (stream cut by the test): " + verdict);
+        }
         agent.stopAgent();
         agent.restart();
-        AgentUnderTest.await("the commit of the whole-agent release", 60,
-                () -> state().contains("committed=1\n") && !state().contains("trial="));
+        agent.awaitReady();
         assertEquals("0.1.1", bundleVersion("io.patu.api"));
+        assertTrue(state().contains("committed=1\n") && !state().contains("trial="), state());
+    }
+
+    /**
+     * The same restart for an agent in the background ({@code bin/patu start}, as the demo runs it): the process
+     * whose pid {@code agent.pid} holds restarts in place, so {@code bin/patu stop} still stops the agent.
+     */
+    @Test
+    void aWholeAgentReleaseRestartsABackgroundAgentInPlace() throws Exception {
+        startAgent(3, null);
+        agent.stopAgent();
+        Path pidFile = agent.stateDir.resolve("agent.pid");
+        try {
+            launcher("start");
+            long pid = Long.parseLong(Files.readString(pidFile).strip());
+            agent.awaitReady();
+            pack(1, variant("api", "0.1.1", m -> { }, Map.of(), Map.of()));
+            AgentUnderTest.CniCall install = agent.shell("patu:ota install");
+            assertEquals(0, install.exitCode(), install.stdout());
+            AgentUnderTest.await("the agent to restart itself and commit the release", 180,
+                    () -> state().contains("committed=1\n") && !state().contains("trial="));
+            agent.awaitReady();
+            assertEquals("0.1.1", bundleVersion("io.patu.api"));
+            assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "the agent of agent.pid runs");
+            assertEquals(pid, Long.parseLong(Files.readString(pidFile).strip()));
+            assertTrue(Files.readString(agent.stateDir.resolve("agent.log")).contains("patu: the agent starts again"));
+            launcher("stop");
+            AgentUnderTest.await("bin/patu stop to stop the restarted agent", 30, () -> ProcessHandle.of(pid).isEmpty());
+        } finally {
+            if (Files.exists(pidFile)) {
+                ProcessHandle.of(Long.parseLong(Files.readString(pidFile).strip())).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
+    }
+
+    /** {@code bin/patu COMMAND --config} with this agent's configuration, without the AOT cache (no training run). */
+    private void launcher(String command) throws Exception {
+        ProcessBuilder builder = new ProcessBuilder(DIST.resolve("bin/patu").toString(), command, "--config",
+                agent.config.toString()).redirectErrorStream(true);
+        builder.environment().put("PATU_AOT", "off");
+        Process p = builder.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "bin/patu " + command);
+        assertEquals(0, p.exitValue(), "bin/patu " + command + ":\n" + out);
+    }
+
+    /**
+     * A bad whole-agent release (an api whose activator throws): the agent restarts into the trial, the health
+     * window finds api not active, the release is rolled back and the agent restarts itself again into the
+     * committed api. Nobody but the agent restarts it.
+     */
+    @Test
+    void aBadWholeAgentReleaseIsRolledBackByTheAgentItself() throws Exception {
+        startAgent(3, null);
+        long pid = agent.pid();
+        pack(1, variant("api", "0.1.2", addActivator("Throwing"),
+                compileActivator("Throwing", "throw new IllegalStateException(\"broken on purpose\");"), Map.of()));
+        AgentUnderTest.CniCall install = agent.shell("patu:ota install");
+        assertEquals(0, install.exitCode(), install.stdout());
+        AgentUnderTest.await("the rollback", 180, () -> ota("history").contains("rolled back"));
+        AgentUnderTest.await("the restart into the committed api", 180, () -> {
+            String history = ota("history");
+            return history.lines().filter(l -> l.contains("restarting")).count() == 2;
+        });
+        AgentUnderTest.await("the agent to be back on the shipped api", 180, () -> {
+            String lb = agent.shell("lb -s").stdout();
+            return lb.contains("io.patu.api (0.1.0.SNAPSHOT)") && lb.lines().anyMatch(l -> l.contains("io.patu.api (") && l.contains("Active"));
+        });
+        agent.awaitReady();
+        assertEquals(pid, agent.pid(), "the same process, restarted in place twice");
+        assertFalse(state().contains("trial="), state());
+        assertFalse(state().contains("committed=1"), state());
+        assertTrue(ota("history").contains("io.patu.api is not active"), ota("history"));
         assertRunsShippedIpam();
+    }
+
+    /**
+     * kill -9 (Runtime.halt through the test hook patu.ota.haltAt) at the instants between the other tests'
+     * kills: after staging, before the state names the jars; after the bundle stopped, before its update;
+     * inside Bundle.update; after the update, before the new revision starts. After the restart there is
+     * exactly one committed release (the old one, or the new one after its trial), the store holds only the
+     * jars the state names, and the agent works.
+     */
+    @Test
+    void killNineAtTheExactStepsOfAnUpdateLeavesExactlyOneCommittedRelease() throws Exception {
+        startAgent(3, null);
+        Path ota = agent.stateDir.resolve("ota");
+        long sequence = 0;
+        String committedVersion = "0.1.0.SNAPSHOT";
+        for (String step : List.of("staged", "stopped", "updating", "updated")) {
+            sequence++;
+            String version = "0.1." + (10 + sequence);
+            pack(sequence, variant(version, m -> { }, Map.of(), Map.of()));
+            agent.environment.put("PATU_JVM_OPTS", "-Dpatu.ota.haltAt=" + step);
+            agent.stopAgent();
+            agent.restart();
+            agent.awaitReady();
+            agent.gogo("patu:ota install");
+            AgentUnderTest.await("the agent to halt at step " + step, 60, () -> !agent.isAlive());
+            assertEquals(137, agent.exitValue(), "halted by the hook at " + step + ":\n" + agent.output());
+            String halted = state();
+            agent.environment.remove("PATU_JVM_OPTS");
+            agent.restart();
+            agent.awaitReady();
+            if (step.equals("staged")) {
+                assertFalse(halted.contains("trial="), "halted before the state write: " + halted);
+                assertFalse(state().contains("trial="), state());
+                assertEquals(committedVersion, ipamVersion(), "the old release runs");
+                assertStoreHoldsWhatTheStateNames(ota);
+                // A later retry commits.
+                AgentUnderTest.CniCall retry = agent.shell("patu:ota install");
+                assertEquals(0, retry.exitCode(), retry.stdout());
+            } else {
+                assertTrue(halted.contains("trial=" + sequence + "\n"), "halted during the trial: " + halted);
+                long expected = sequence;
+                AgentUnderTest.await("the commit after the restart (" + step + ")", 60,
+                        () -> state().contains("committed=" + expected + "\n") && !state().contains("trial="));
+            }
+            committedVersion = version;
+            assertTrue(state().contains("committed=" + sequence + "\n") && !state().contains("trial="), state());
+            assertEquals(version, ipamVersion(), "after a kill at " + step);
+            assertStoreHoldsWhatTheStateNames(ota);
+            try (TestPod p = new TestPod(agent, "k" + sequence)) {
+                assertTrue(p.address.getHostAddress().startsWith(agent.subnetPrefix), "IPAM allocates after a kill at " + step);
+            }
+            System.out.printf("kill at %s: %s%n", step, state().replace('\n', ' '));
+        }
+    }
+
+    /** The store holds exactly the jars the state names: no orphan of a crash, nothing the state misses. */
+    private void assertStoreHoldsWhatTheStateNames(Path ota) throws IOException {
+        String state = state();
+        List<Path> stored = list(ota.resolve("store"));
+        for (Path jar : stored) {
+            assertTrue(state.contains("=" + jar + "\n"), jar + " is not named by the state:\n" + state);
+        }
+        for (String line : state.lines().toList()) {
+            if (line.startsWith("current.") || line.startsWith("previous.") || line.startsWith("trial.")) {
+                assertTrue(Files.isRegularFile(Path.of(line.substring(line.indexOf('=') + 1))), line);
+            }
+        }
+    }
+
+    /**
+     * A datapath-sockmap release whose pinned map layout changed (conn_state holds half the entries), under a
+     * redirected stream: the new revision cannot adopt the pins, and recreates the maps deliberately (logged;
+     * docs/ota.md "Map layout changes"). The stream is not reset and its bytes go on arriving intact; new
+     * connections are redirected by the new maps; the release commits. The rollback recreates them the same
+     * way back.
+     */
+    @Test
+    void aSockmapReleaseWithAnotherMapLayoutRecreatesTheMapsAndBreaksNoConnection() throws Exception {
+        startAgent(3, null);
+        byte[] otherLayout = sockmapObject(source -> {
+            String shipped = "__uint(max_entries, PATU_MAX_SOCKETS);\n\t__type(key, struct patu_sock_key);\n\t__type(value, struct patu_conn_state);";
+            assertTrue(source.contains(shipped), "conn_state as the test knows it");
+            return source.replace(shipped, shipped.replace("PATU_MAX_SOCKETS", "PATU_MAX_SOCKETS / 2"));
+        });
+        try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
+            Process server = stream(a, "server", a.address.getHostAddress(), "7105");
+            BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("LISTENING", serverOut.readLine());
+            Process client = stream(b, "client", a.address.getHostAddress(), "7105",
+                    Long.toString(64L << 30), "65536");
+            long[] start = agent.sockmapCounters();
+            AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
+
+            pack(1, variant("datapath-sockmap", "0.1.1", m -> { }, Map.of("bpf/sockmap.bpf.o", otherLayout), Map.of()));
+            long beforeUpdate = redirected(start);
+            long plainBefore = bytesReceived(a, 7105);
+            AgentUnderTest.CniCall install = agent.shell("patu:ota install");
+            assertEquals(0, install.exitCode(), install.stdout());
+            assertTrue(install.stdout().contains("release 1 committed"), install.stdout());
+            assertEquals("0.1.1", bundleVersion("io.patu.datapath-sockmap"));
+            awaitLogged("the new revision to say it recreated the maps", 1, "have another layout than this datapath's");
+
+            // New connections are redirected by the new maps (the stats map is new too: counted from here).
+            long[] recreated = agent.sockmapCounters();
+            Process server2 = stream(a, "server", a.address.getHostAddress(), "7106");
+            BufferedReader server2Out = new BufferedReader(new InputStreamReader(server2.getInputStream(), StandardCharsets.UTF_8));
+            assertEquals("LISTENING", server2Out.readLine());
+            Process client2 = stream(b, "client", a.address.getHostAddress(), "7106",
+                    Long.toString(64L << 20), "65536");
+            assertTrue(server2.waitFor(120, TimeUnit.SECONDS), "the new connection's stream ended");
+            String verdict2 = server2Out.readLine();
+            assertTrue(verdict2 != null && verdict2.equals("OK " + (64L << 20)), "new connection: " + verdict2);
+            client2.waitFor(30, TimeUnit.SECONDS);
+            long newRedirected = agent.sockmapCounters()[AgentUnderTest.BYTES_REDIRECTED] - recreated[AgentUnderTest.BYTES_REDIRECTED];
+            // Only the new revision's programs count into the new stats map: any growth is the new connection's.
+            assertTrue(newRedirected >= (1L << 20), "the new connection is redirected by the new maps: " + newRedirected + " bytes");
+
+            AgentUnderTest.CniCall back = agent.shell("patu:ota rollback");
+            assertEquals(0, back.exitCode(), back.stdout());
+            assertEquals("0.1.0.SNAPSHOT", bundleVersion("io.patu.datapath-sockmap"));
+            awaitLogged("the rollback to recreate them back", 2, "have another layout than this datapath's");
+            long plainAfter = bytesReceived(a, 7105);
+
+            assertTrue(client.isAlive(), "the first stream outlived the update and the rollback");
+            client.destroy();
+            client.waitFor(30, TimeUnit.SECONDS);
+            assertTrue(server.waitFor(30, TimeUnit.SECONDS));
+            String verdict = serverOut.readLine();
+            assertTrue(verdict != null && verdict.startsWith("OK "), "no reset, no corruption (stream cut by the test): " + verdict);
+            long delivered = Long.parseLong(verdict.substring(3).strip());
+            System.out.printf("layout change: %d bytes redirected before the update, %d delivered in all; "
+                    + "bytes through the TCP receive path during update+rollback: %d; a new connection's 64 MiB: %d redirected%n",
+                    beforeUpdate, delivered, plainAfter - plainBefore, newRedirected);
+            assertTrue(delivered > beforeUpdate + (16 << 20), "the old connection went on after the update: " + delivered
+                    + " bytes delivered, " + beforeUpdate + " redirected before it");
+        }
+    }
+
+    /** bpf/sockmap.bpf.c as {@code edit} changes it, compiled as bpf/Makefile compiles it. */
+    private byte[] sockmapObject(UnaryOperator<String> edit) throws Exception {
+        Path repo = Path.of(System.getProperty("patu.repo", ".."));
+        Path src = work.resolve("bpf/sockmap.bpf.c");
+        Files.createDirectories(src.getParent());
+        Files.writeString(src, edit.apply(Files.readString(repo.resolve("bpf/sockmap.bpf.c"))));
+        Path object = work.resolve("bpf/sockmap.bpf.o");
+        run("clang", "-target", "bpf", "-O2", "-g", "-Wall", "-Werror", "-I/usr/include/x86_64-linux-gnu",
+                "-I" + repo.resolve("bpf/include"), "-I" + repo.resolve("bpf"), "-c", src.toString(), "-o", object.toString());
+        return Files.readAllBytes(object);
+    }
+
+    /** TCP's bytes_received of the pod's connection on local {@code port}: bytes that came through the TCP stack, not redirected ones. */
+    private static long bytesReceived(TestPod pod, int port) throws Exception {
+        Process ss = new ProcessBuilder("ip", "netns", "exec", pod.name, "ss", "-tinH", "state", "established",
+                "( sport = :" + port + " )").redirectErrorStream(true).start();
+        String out = new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        ss.waitFor(30, TimeUnit.SECONDS);
+        Matcher m = Pattern.compile("bytes_received:(\\d+)").matcher(out);
+        return m.find() ? Long.parseLong(m.group(1)) : 0;
+    }
+
+    /** How many of the process's open descriptors name a file whose path contains {@code part}. */
+    private static long openDescriptorsOf(long pid, String part) throws IOException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+            return fds.filter(fd -> {
+                try {
+                    return Files.readSymbolicLink(fd).toString().contains(part);
+                } catch (IOException e) {
+                    return false;
+                }
+            }).count();
+        }
+    }
+
+    /** The agent's output is read by another thread: a line logged a moment ago may not be there yet. */
+    private void awaitLogged(String what, int times, String line) {
+        try {
+            AgentUnderTest.await(what, 20, () -> occurrences(agent.output(), line) >= times);
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "; the agent's output:\n" + agent.output(), e);
+        }
+        assertEquals(times, occurrences(agent.output(), line), agent.output());
+    }
+
+    private static int occurrences(String text, String part) {
+        int count = 0;
+        for (int i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + 1)) {
+            count++;
+        }
+        return count;
     }
 
     /**
@@ -523,7 +841,7 @@ class OtaIT {
                 "--sequence", Long.toString(sequence), "--out", releases.toString(), jar.toString());
     }
 
-    /** The shipped ipam jar as another version, with manifest edits, added entries and edited text entries. */
+    /** The shipped ipam jar as another version, with manifest edits, added (or replaced) entries and edited text entries. */
     private Path variant(String version, java.util.function.Consumer<Manifest> editManifest, Map<String, byte[]> add,
             Map<String, UnaryOperator<String>> edit) throws IOException {
         return variant("ipam", version, editManifest, add, edit);
@@ -537,6 +855,8 @@ class OtaIT {
         }
         Path out = work.resolve("build/" + bundle + "-" + version + ".jar");
         Files.createDirectories(out.getParent());
+        // An entry of the shipped jar that 'add' names is replaced; the others are added.
+        Map<String, byte[]> replaced = new LinkedHashMap<>(add);
         try (JarFile in = new JarFile(shipped.toFile())) {
             Manifest manifest = new Manifest(in.getManifest());
             manifest.getMainAttributes().putValue("Bundle-Version", version);
@@ -550,6 +870,9 @@ class OtaIT {
                     try (InputStream entryIn = in.getInputStream(entry)) {
                         bytes = entryIn.readAllBytes();
                     }
+                    if (replaced.containsKey(entry.getName())) {
+                        bytes = replaced.remove(entry.getName());
+                    }
                     if (edit.containsKey(entry.getName())) {
                         bytes = edit.get(entry.getName()).apply(new String(bytes, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8);
                     }
@@ -557,7 +880,7 @@ class OtaIT {
                     jar.write(bytes);
                     jar.closeEntry();
                 }
-                for (Map.Entry<String, byte[]> extra : add.entrySet()) {
+                for (Map.Entry<String, byte[]> extra : replaced.entrySet()) {
                     jar.putNextEntry(new JarEntry(extra.getKey()));
                     jar.write(extra.getValue());
                     jar.closeEntry();

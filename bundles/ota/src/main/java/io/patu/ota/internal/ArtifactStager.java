@@ -13,7 +13,9 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -58,6 +60,24 @@ final class ArtifactStager {
         try (Stream<Path> files = Files.list(staging)) {
             for (Path file : (Iterable<Path>) files::iterator) {
                 Files.deleteIfExists(file);
+            }
+        }
+    }
+
+    /** Every stored jar the state does not name: what a crash between staging and the state write left. */
+    void removeUnreferenced(OtaState state) throws IOException {
+        if (!Files.isDirectory(store)) {
+            return;
+        }
+        Set<String> referenced = new HashSet<>();
+        referenced.addAll(state.current().values());
+        referenced.addAll(state.previous().values());
+        referenced.addAll(state.candidates().values());
+        try (Stream<Path> jars = Files.list(store)) {
+            for (Path jar : (Iterable<Path>) jars::iterator) {
+                if (!referenced.contains(jar.toString())) {
+                    Files.deleteIfExists(jar);
+                }
             }
         }
     }

@@ -37,7 +37,7 @@ public final class OtaCommands {
             case "status" -> status();
             case "check" -> result(updates.check());
             case "install" -> result(updates.installFromCommand());
-            case "rollback" -> result(updates.rollbackByOperator());
+            case "rollback" -> result(updates.rollbackFromCommand());
             case "history" -> history();
             default -> throw new IllegalArgumentException("unknown action '" + action + "'; " + USAGE);
         };
@@ -72,7 +72,7 @@ public final class OtaCommands {
         out.append('\n');
         List<List<String>> rows = new ArrayList<>();
         for (Bundle bundle : context.getBundles()) {
-            String slot = UpdateManager.slotOf(bundle);
+            String slot = BundleSlots.slotOf(bundle);
             if (slot == null || !slot.equals(slot.toLowerCase()) || bundle.getSymbolicName() == null
                     || !bundle.getSymbolicName().startsWith("io.patu.")) {
                 continue;

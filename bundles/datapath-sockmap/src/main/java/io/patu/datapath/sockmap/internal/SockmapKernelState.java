@@ -74,17 +74,23 @@ final class SockmapKernelState {
             try {
                 object.load();
             } catch (NativeException e) {
-                if (!hasPins(pinDir)) {
+                // libbpf refuses a pinned map whose type, key, value, size or flags differ from this object's:
+                // the pins were left by a Patu version with another map layout. Whether that is the reason is
+                // tried, not guessed from the error: the object must load on maps of its own. One that does not
+                // load at all (a program the verifier refuses) leaves the pins alone, for the revision that
+                // made them (an OTA rollback re-adopts them).
+                if (!hasMapPins(pinDir) || !loadsOnItsOwn()) {
                     throw e;
                 }
-                // libbpf refuses a pinned map whose type, key, value or size differ from this object's: the
-                // pins were left by another Patu version. Nobody owns them (we hold the directory's lock), so
-                // they are replaced; the connections they redirect continue on the plain path, as when the
-                // feature is disabled.
-                LOG.warning(() -> "pinned objects under " + pinDir + " do not match this datapath (" + e.getMessage()
-                        + "); replacing them: connections they redirect continue on the plain path");
+                // A changed layout: the maps are recreated, deliberately. Nobody owns the old ones (we hold the
+                // directory's lock). A sockhash's entries are sockets, which user space cannot copy into another
+                // map, so the connections it redirects continue on the plain path (as when the feature is
+                // disabled); new connections are redirected by the new maps. The sockops link stays pinned and
+                // gets the new program in place below, so no new connection misses the hook.
+                LOG.warning(() -> "the maps pinned under " + pinDir + " have another layout than this datapath's ("
+                        + e.getMessage() + "): recreating them; connections they redirect continue on the plain path");
                 object.close();
-                removePins(pinDir);
+                removeMapPins(pinDir);
                 object = BpfObject.open(readObject(), "patu_sockmap");
                 object.pinMapsUnder(pinDir);
                 object.load();
@@ -182,17 +188,29 @@ final class SockmapKernelState {
         ownership.close();
     }
 
-    private static boolean hasPins(Path pinDir) throws IOException {
+    private static boolean hasMapPins(Path pinDir) throws IOException {
         try (Stream<Path> pins = Files.list(pinDir)) {
-            return pins.findAny().isPresent();
+            return pins.anyMatch(pin -> !pin.getFileName().toString().equals(SOCKOPS_LINK));
         }
     }
 
-    /** Unlinks every pin; the kernel frees what nothing else holds, which detaches the old sockops link. */
-    private static void removePins(Path pinDir) throws IOException {
+    /** Whether this datapath's object loads on maps of its own (created here, freed again at once). */
+    private static boolean loadsOnItsOwn() {
+        try (BpfObject probe = BpfObject.open(readObject(), "patu_sockmap")) {
+            probe.load();
+            return true;
+        } catch (NativeException e) {
+            return false;
+        }
+    }
+
+    /** Unlinks every map pin (not the sockops link's); the kernel frees what nothing else holds. */
+    private static void removeMapPins(Path pinDir) throws IOException {
         try (Stream<Path> pins = Files.list(pinDir)) {
             for (Path pin : pins.toList()) {
-                Files.delete(pin);
+                if (!pin.getFileName().toString().equals(SOCKOPS_LINK)) {
+                    Files.delete(pin);
+                }
             }
         }
     }
