@@ -458,6 +458,8 @@ class OtaIT {
             assertTrue(openDescriptorsOf(agent.pid(), "felix.jar") <= 1, "the new JVM inherited no descriptor of the old one");
             agent.awaitReady();
             assertEquals("0.1.1", bundleVersion("io.patu.api"));
+            String status = ota("status");
+            assertTrue(status.contains("release: 1") && status.matches("(?s).*api\\s+0\\.1\\.1\\s+release \\(api-0\\.1\\.1-.*"), status);
             String history = ota("history");
             assertTrue(history.contains("staged") && history.contains("restarting") && history.contains("committed"), history);
             assertFalse(history.contains("rolled back"), history);
