@@ -458,6 +458,8 @@ class OtaIT {
             assertTrue(openDescriptorsOf(agent.pid(), "felix.jar") <= 1, "the new JVM inherited no descriptor of the old one");
             agent.awaitReady();
             assertEquals("0.1.1", bundleVersion("io.patu.api"));
+            String status = ota("status");
+            assertTrue(status.contains("release: 1") && status.matches("(?s).*api\\s+0\\.1\\.1\\s+release \\(api-0\\.1\\.1-.*"), status);
             String history = ota("history");
             assertTrue(history.contains("staged") && history.contains("restarting") && history.contains("committed"), history);
             assertFalse(history.contains("rolled back"), history);
@@ -654,7 +656,7 @@ class OtaIT {
             assertEquals(0, install.exitCode(), install.stdout());
             assertTrue(install.stdout().contains("release 1 committed"), install.stdout());
             assertEquals("0.1.1", bundleVersion("io.patu.datapath-sockmap"));
-            awaitLogged("the new revision to say it recreated the maps", 1, "have another layout than this datapath's");
+            awaitLogged("the new revision to say it recreated the maps", 1, "do not match this datapath");
 
             // New connections are redirected by the new maps (the stats map is new too: counted from here).
             long[] recreated = agent.sockmapCounters();
@@ -674,7 +676,7 @@ class OtaIT {
             AgentUnderTest.CniCall back = agent.shell("patu:ota rollback");
             assertEquals(0, back.exitCode(), back.stdout());
             assertEquals("0.1.0.SNAPSHOT", bundleVersion("io.patu.datapath-sockmap"));
-            awaitLogged("the rollback to recreate them back", 2, "have another layout than this datapath's");
+            awaitLogged("the rollback to recreate them back", 2, "do not match this datapath");
             long plainAfter = bytesReceived(a, 7105);
 
             assertTrue(client.isAlive(), "the first stream outlived the update and the rollback");

@@ -87,7 +87,7 @@ final class SockmapKernelState {
                 // map, so the connections it redirects continue on the plain path (as when the feature is
                 // disabled); new connections are redirected by the new maps. The sockops link stays pinned and
                 // gets the new program in place below, so no new connection misses the hook.
-                LOG.warning(() -> "the maps pinned under " + pinDir + " have another layout than this datapath's ("
+                LOG.warning(() -> "the maps pinned under " + pinDir + " do not match this datapath (another layout: "
                         + e.getMessage() + "): recreating them; connections they redirect continue on the plain path");
                 object.close();
                 removeMapPins(pinDir);
