@@ -35,50 +35,10 @@ CG2=/sys/fs/cgroup/unified/$CG
 BPFFS=/sys/fs/bpf/patu-podman-e2e-$ID
 STARTED=$(date +%s%N)
 
-log() { echo "podman-on-patu: $*"; }
-fail() { echo "podman-on-patu: FAIL: $*" >&2; exit 1; }
-
-[ "$(id -u)" = 0 ] || fail "run as root (it creates a bridge, cgroups and loads eBPF programs)"
-
-# --- Debian packages: install only what is missing -----------------------------------------------------
-missing=()
-for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    log "installing ${missing[*]}"
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-
-# --- the assembled agent -------------------------------------------------------------------------------
-if [ ! -x "$DIST/bin/patu" ] || [ ! -x "$DIST/cni/patu" ]; then
-    [ -n "${PATU_DIST:-}" ] && fail "PATU_DIST=$PATU_DIST holds no assembled agent (bin/patu, cni/patu)"
-    log "no build found, building: mvn -B -q install -DskipTests"
-    [ -d /usr/lib/jvm/temurin-25-jdk-amd64 ] && export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
-    (cd "$REPO" && mvn -B -q install -DskipTests) || fail "build failed"
-fi
-
-# --- state for clean-up --------------------------------------------------------------------------------
-TMP=""
-AGENT_PID=""
-MOUNTED_CG2=0
-MOUNTED_BPF=0
-VAR_LIB_CNI_EXISTED=0; [ -e /var/lib/cni ] && VAR_LIB_CNI_EXISTED=1
-declare -a VETHS=() NETNS=()
+SCENARIO=podman-on-patu
 OUTSIDE_NS=""                   # the "outside" the egress check connects to
 OUTSIDE_SERVER=""
-# Global places podman or CNI could write to; compared before and after.
-global_snapshot() {
-    for d in /etc/cni/net.d /etc/containers /var/lib/containers /var/lib/containers/cache /run/containers \
-             /run/libpod; do
-        if [ -e "$d" ]; then echo "$d: $(ls -A "$d" | tr '\n' ' ')"; else echo "$d: absent"; fi
-    done
-    local bic=/var/lib/containers/cache/blob-info-cache-v1.boltdb
-    [ -e "$bic" ] && echo "$bic: $(stat -c %Y.%s "$bic")"
-    return 0
-}
-GLOBAL_BEFORE=$(global_snapshot)
+
 # portmap's DEL removes the container's own chain but keeps the chains all its containers share, and
 # iptables-nft keeps the nat tables it created: whatever of that was not there before goes at the end.
 # Other Patu agents' egress tables (inet patu_*: ITs, benchmarks) come and go with runs beside this one on a
@@ -86,11 +46,6 @@ GLOBAL_BEFORE=$(global_snapshot)
 nat_snapshot() {
     iptables-save -t nat 2>/dev/null | grep -v '^#'; ip6tables-save -t nat 2>/dev/null | grep -v '^#'
     nft list tables 2>/dev/null | awk -v own="table inet patu_e2e_$ID" '$0 == own || $0 !~ /^table inet patu_/'
-}
-NAT_BEFORE=$(nat_snapshot)
-# Processes of this run's podman other than the agent: conmon and its exit commands carry the private paths.
-podman_helpers_running() {
-    pgrep -f -- "$TMP/" | grep -vx -- "${AGENT_PID:-none}" | grep -q .
 }
 remove_portmap_scaffolding() {
     local t c family
@@ -114,104 +69,17 @@ remove_portmap_scaffolding() {
     return 0
 }
 
-# podman on the private configuration only, never the machine's.
-pm() { CONTAINERS_CONF=$TMP/containers.conf CONTAINERS_STORAGE_CONF=$TMP/storage.conf podman "$@"; }
-
-cleanup() {
-    local rc=$? leftovers=() d i
-    set +e
-    trap - EXIT INT TERM
-    log "clean-up"
-    if [ -n "$TMP" ] && [ -e "$TMP/containers.conf" ] && [ -e "$TMP/storage.conf" ]; then
-        pm rm -f -t 0 -a >/dev/null 2>&1
-        [ -n "$(pm ps -a -q 2>/dev/null)" ] && leftovers+=("podman containers: $(pm ps -a --format '{{.Names}}')")
-        # conmon runs each container's CNI DEL (podman container cleanup) after the container is gone, on
-        # its own; portmap's DEL through iptables-nft can bring the nat table back. Wait for them first.
-        for i in $(seq 100); do podman_helpers_running || break; sleep 0.1; done
-    fi
+scenario_teardown() {
     remove_portmap_scaffolding
     [ -n "$OUTSIDE_SERVER" ] && kill -- -"$OUTSIDE_SERVER" 2>/dev/null && wait "$OUTSIDE_SERVER" 2>/dev/null
     [ -n "$OUTSIDE_NS" ] && ip netns del "$OUTSIDE_NS" 2>/dev/null   # its veth goes with it
-    if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
-        kill -TERM "$AGENT_PID"
-        for i in $(seq 200); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -0 "$AGENT_PID" 2>/dev/null && { leftovers+=("agent $AGENT_PID ignored SIGTERM, killed"); kill -KILL "$AGENT_PID"; }
-        wait "$AGENT_PID" 2>/dev/null
-    fi
-    [ -n "$TMP" ] && [ -e "$TMP/agent.json" ] && "$TMP/patu/bin/patu" purge --config "$TMP/agent.json" >/dev/null
-    # runc made $CG in every v1 hierarchy and in the v2 one (libpod-<id> below it; conmon's in v1 only).
-    for d in /sys/fs/cgroup/*/"$CG"; do
-        [ -d "$d" ] || continue
-        for i in $(seq 50); do find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; [ -d "$d" ] || break; sleep 0.1; done
-    done
-    # libcni caches each result under /var/lib/cni/results and drops it on DEL.
-    rm -f /var/lib/cni/results/"$NET"-* 2>/dev/null
-    if [ "$VAR_LIB_CNI_EXISTED" = 0 ] && [ -d /var/lib/cni ]; then
-        rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null
-    fi
-    if [ "$rc" != 0 ] && [ -n "$TMP" ] && [ -s "$TMP/agent.log" ]; then
-        cp "$TMP/agent.log" "/tmp/podman-on-patu-$ID-agent.log" && log "agent log kept: /tmp/podman-on-patu-$ID-agent.log"
-    fi
-    [ -n "$TMP" ] && rm -rf -- "$TMP"
-    [ "$MOUNTED_CG2" = 1 ] && umount /sys/fs/cgroup/unified
-    [ "$MOUNTED_BPF" = 1 ] && umount /sys/fs/bpf
-
-    # Verify nothing this run created is left.
-    [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null && leftovers+=("agent process $AGENT_PID")
-    ip link show "$BRIDGE" >/dev/null 2>&1 && leftovers+=("bridge $BRIDGE")
-    for i in "${VETHS[@]}"; do ip link show "$i" >/dev/null 2>&1 && leftovers+=("veth $i"); done
-    for i in "${NETNS[@]}"; do [ -e "$i" ] && leftovers+=("netns $i"); done
-    [ -e "$BPFFS" ] && leftovers+=("bpffs $BPFFS")
-    for d in /sys/fs/cgroup/*/"$CG"; do [ -e "$d" ] && leftovers+=("cgroup $d"); done
-    ls /var/lib/cni/results/"$NET"-* >/dev/null 2>&1 && leftovers+=("CNI cache /var/lib/cni/results/$NET-*")
-    [ -n "$TMP" ] && [ -e "$TMP" ] && leftovers+=("temp dir $TMP")
-    remove_portmap_scaffolding   # again: a late portmap DEL may have brought the nat table back
-    [ "$(nat_snapshot)" = "$NAT_BEFORE" ] || leftovers+=("nat rules or tables changed: $(diff <(echo "$NAT_BEFORE") <(nat_snapshot) | grep '^[<>]' | tr '\n' ' ')")
-    local after; after=$(global_snapshot)
-    [ "$after" = "$GLOBAL_BEFORE" ] || leftovers+=("global podman/CNI paths changed: $(diff <(echo "$GLOBAL_BEFORE") <(echo "$after") | grep '^[<>]' | tr '\n' ' ')")
-    if [ ${#leftovers[@]} -gt 0 ]; then
-        printf 'podman-on-patu: FAIL: left behind: %s\n' "${leftovers[@]}" >&2
-        rc=1
-    else
-        log "nothing left behind (containers, network config, agent, bridge, veths, netns, bpffs pins, cgroups, nat rules, temp dir)"
-    fi
-    local ms=$(( ($(date +%s%N) - STARTED) / 1000000 ))
-    log "took $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s, exit status $rc"
-    exit "$rc"
+    return 0
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# again: a late portmap DEL may have brought the nat table back
+scenario_late_teardown() { remove_portmap_scaffolding; }
 
-# --- kernel mounts the agent and the test need ---------------------------------------------------------
-if ! mountpoint -q /sys/fs/bpf; then mount -t bpf bpf /sys/fs/bpf; MOUNTED_BPF=1; fi
-if ! mountpoint -q /sys/fs/cgroup/unified; then
-    if grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts; then
-        fail "cgroup v2 is mounted at /sys/fs/cgroup (unified mode); this script expects the hybrid layout of these machines"
-    fi
-    mkdir -p /sys/fs/cgroup/unified 2>/dev/null || true
-    mount -t cgroup2 none /sys/fs/cgroup/unified; MOUNTED_CG2=1
-fi
-[ "$(stat -f -c %T /sys/fs/cgroup/unified)" = cgroup2fs ] || fail "/sys/fs/cgroup/unified is not cgroup v2"
-
-TMP=$(mktemp -d /tmp/patu-podman-e2e.XXXXXX)
-# A private copy of the agent: a rebuild of distribution/target during the run cannot pull it away.
-cp -a "$DIST" "$TMP/patu"
-PATU="$TMP/patu/bin/patu"
-mkdir -p "$TMP"/{cni-bin,cni-conf,storage,run,podman-tmp,state,rootfs}
-
-# --- a free /24 ----------------------------------------------------------------------------------------
-subnet_free() { # nothing routed inside it or covering it, other than the default route
-    [ -z "$(ip -4 route show root "$1"; ip -4 route show match "$1" | grep -v '^default')" ]
-}
-if [ -n "${PATU_SUBNET:-}" ]; then
-    SUBNET=$PATU_SUBNET
-    subnet_free "$SUBNET" || fail "PATU_SUBNET=$SUBNET overlaps a route: $(ip -4 route show match "$SUBNET" | grep -v '^default')"
-else
-    SUBNET=""
-    for n in $(seq 200 250); do subnet_free "10.78.$n.0/24" && { SUBNET=10.78.$n.0/24; break; }; done
-    [ -n "$SUBNET" ] || fail "no free 10.78.N.0/24 (N = 200..250); set PATU_SUBNET"
-fi
+# shellcheck source=tests/podman/scaffold.sh
+. "$REPO/tests/podman/scaffold.sh"
 
 # --- the agent: its own socket, bridge, subnet, state, pins, and the test's cgroup ---------------------
 # The containers talk with busybox nc, which reads 1 KiB at a time and falls behind its writer: with

@@ -23,171 +23,37 @@ HOST_PORT=$((18000 + $$ % 1000))
 PACKAGES=(podman runc containernetworking-plugins busybox-static jq bpftool iproute2 util-linux iptables nftables ethtool)
 
 ID=$$
-NET=pp-pub-$ID                  # podman network, CNI conflist name, container name prefix
-BRIDGE=pppub$ID                 # at most 15 characters
-CG=pp-pub-$ID                   # cgroup (v2 under /sys/fs/cgroup/unified, and v1 where runc puts it)
+NET=patu-pub-$ID                # podman network, CNI conflist name, container name prefix
+BRIDGE=patupub$ID               # at most 15 characters
+CG=patu-pub-$ID                 # cgroup (v2 under /sys/fs/cgroup/unified, and v1 where runc puts it)
 CG2=/sys/fs/cgroup/unified/$CG
 NODE_CG=$CG2/node               # the node's own clients: the agent's nodeCgroup is $CG2
-BPFFS=/sys/fs/bpf/pp-pub-$ID
-OUTSIDE_NS=pp-pub-out-$ID       # the "outside", beyond the ingress device
-OUT_HOST=pppo$ID                # the ingress device: the host end of the outside's veth
-OUTSIDE2_NS=pp-pub-out2-$ID     # a second outside, beyond a publish device (tcx, as for a NIC without native XDP)
-OUT2_HOST=pppq$ID
+BPFFS=/sys/fs/bpf/patu-pub-$ID
+OUTSIDE_NS=patu-pub-out-$ID     # the "outside", beyond the ingress device
+OUT_HOST=patupo$ID              # the ingress device: the host end of the outside's veth
+OUTSIDE2_NS=patu-pub-o2-$ID     # a second outside, beyond a publish device (tcx, as for a NIC without native XDP)
+OUT2_HOST=patupq$ID
 STARTED=$(date +%s%N)
 
-log() { echo "published-ports: $*"; }
-fail() { echo "published-ports: FAIL: $*" >&2; exit 1; }
-
-[ "$(id -u)" = 0 ] || fail "run as root (it creates a bridge, cgroups and loads eBPF programs)"
-
-# --- Debian packages: install only what is missing -----------------------------------------------------
-missing=()
-for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    log "installing ${missing[*]}"
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-
-# --- the assembled agent -------------------------------------------------------------------------------
-if [ ! -x "$DIST/bin/patu" ] || [ ! -x "$DIST/cni/patu" ]; then
-    [ -n "${PATU_DIST:-}" ] && fail "PATU_DIST=$PATU_DIST holds no assembled agent (bin/patu, cni/patu)"
-    log "no build found, building: mvn -B -q install -DskipTests"
-    [ -d /usr/lib/jvm/temurin-25-jdk-amd64 ] && export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
-    (cd "$REPO" && mvn -B -q install -DskipTests) || fail "build failed"
-fi
-
-# --- state for clean-up --------------------------------------------------------------------------------
-TMP=""
-AGENT_PID=""
-MOUNTED_CG2=0
-MOUNTED_BPF=0
-VAR_LIB_CNI_EXISTED=0; [ -e /var/lib/cni ] && VAR_LIB_CNI_EXISTED=1
-declare -a VETHS=() NETNS=()
+SCENARIO=published-ports
 OUTSIDE_MADE=0
 OUTSIDE2_MADE=0
-# Global places podman or CNI could write to; compared before and after.
-global_snapshot() {
-    for d in /etc/cni/net.d /etc/containers /var/lib/containers /var/lib/containers/cache /run/containers \
-             /run/libpod; do
-        if [ -e "$d" ]; then echo "$d: $(ls -A "$d" | tr '\n' ' ')"; else echo "$d: absent"; fi
-    done
-    local bic=/var/lib/containers/cache/blob-info-cache-v1.boltdb
-    [ -e "$bic" ] && echo "$bic: $(stat -c %Y.%s "$bic")"
-    return 0
-}
-GLOBAL_BEFORE=$(global_snapshot)
+
 # NAT state of this run (its bridge, egress table, network, subnet): none before, and none may be left after.
 # Other agents on the machine may change their own at any time, which is why only this run's is compared.
 nat_snapshot() {
     { iptables-save -t nat; ip6tables-save -t nat; nft list tables; } 2>/dev/null \
-        | grep -e "$BRIDGE" -e "pp_pub_$ID" -e "$NET" ${SUBNET:+-e "${SUBNET%.*}."} || true
+        | grep -e "$BRIDGE" -e "patu_pub_$ID" -e "$NET" ${SUBNET:+-e "${SUBNET%.*}."} || true
 }
-NAT_BEFORE=$(nat_snapshot)
-# Processes of this run's podman other than the agent: conmon and its exit commands carry the private paths.
-podman_helpers_running() {
-    pgrep -f -- "$TMP/" | grep -vx -- "${AGENT_PID:-none}" | grep -q .
-}
-
-# podman on the private configuration only, never the machine's.
-pm() { CONTAINERS_CONF=$TMP/containers.conf CONTAINERS_STORAGE_CONF=$TMP/storage.conf podman "$@"; }
-
-cleanup() {
-    local rc=$? leftovers=() d i
-    set +e
-    trap - EXIT INT TERM
-    log "clean-up"
-    if [ -n "$TMP" ] && [ -e "$TMP/containers.conf" ] && [ -e "$TMP/storage.conf" ]; then
-        pm rm -f -t 0 -a >/dev/null 2>&1
-        [ -n "$(pm ps -a -q 2>/dev/null)" ] && leftovers+=("podman containers: $(pm ps -a --format '{{.Names}}')")
-        # conmon runs each container's CNI DEL (podman container cleanup) after the container is gone, on
-        # its own. Wait for them first.
-        for i in $(seq 100); do podman_helpers_running || break; sleep 0.1; done
-    fi
+scenario_teardown() {
     [ "$OUTSIDE_MADE" = 1 ] && ip netns del "$OUTSIDE_NS" 2>/dev/null   # its veth goes with it
     [ "$OUTSIDE2_MADE" = 1 ] && ip netns del "$OUTSIDE2_NS" 2>/dev/null
-    if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
-        kill -TERM "$AGENT_PID"
-        for i in $(seq 200); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -0 "$AGENT_PID" 2>/dev/null && { leftovers+=("agent $AGENT_PID ignored SIGTERM, killed"); kill -KILL "$AGENT_PID"; }
-        wait "$AGENT_PID" 2>/dev/null
-    fi
-    [ -n "$TMP" ] && [ -e "$TMP/agent.json" ] && "$TMP/patu/bin/patu" purge --config "$TMP/agent.json" >/dev/null
-    # runc made $CG in every v1 hierarchy and in the v2 one (libpod-<id> below it; conmon's in v1 only).
-    for d in /sys/fs/cgroup/*/"$CG"; do
-        [ -d "$d" ] || continue
-        for i in $(seq 50); do find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; [ -d "$d" ] || break; sleep 0.1; done
-    done
-    # libcni caches each result under /var/lib/cni/results and drops it on DEL.
-    rm -f /var/lib/cni/results/"$NET"-* 2>/dev/null
-    if [ "$VAR_LIB_CNI_EXISTED" = 0 ] && [ -d /var/lib/cni ]; then
-        rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null
-    fi
-    if [ "$rc" != 0 ] && [ -n "$TMP" ] && [ -s "$TMP/agent.log" ]; then
-        cp "$TMP/agent.log" "/tmp/published-ports-$ID-agent.log" && log "agent log kept: /tmp/published-ports-$ID-agent.log"
-    fi
-    [ -n "$TMP" ] && rm -rf -- "$TMP"
-    [ -d "$NODE_CG" ] && rmdir "$NODE_CG" 2>/dev/null
-    [ "$MOUNTED_CG2" = 1 ] && umount /sys/fs/cgroup/unified
-    [ "$MOUNTED_BPF" = 1 ] && umount /sys/fs/bpf
-
-    # Verify nothing this run created is left.
-    [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null && leftovers+=("agent process $AGENT_PID")
-    ip link show "$BRIDGE" >/dev/null 2>&1 && leftovers+=("bridge $BRIDGE")
-    for i in "${VETHS[@]}"; do ip link show "$i" >/dev/null 2>&1 && leftovers+=("veth $i"); done
-    for i in "${NETNS[@]}"; do [ -e "$i" ] && leftovers+=("netns $i"); done
-    [ -e "$BPFFS" ] && leftovers+=("bpffs $BPFFS")
-    for d in /sys/fs/cgroup/*/"$CG"; do [ -e "$d" ] && leftovers+=("cgroup $d"); done
-    ls /var/lib/cni/results/"$NET"-* >/dev/null 2>&1 && leftovers+=("CNI cache /var/lib/cni/results/$NET-*")
-    [ -n "$TMP" ] && [ -e "$TMP" ] && leftovers+=("temp dir $TMP")
-    [ "$(nat_snapshot)" = "$NAT_BEFORE" ] || leftovers+=("nat rules or tables changed: $(diff <(echo "$NAT_BEFORE") <(nat_snapshot) | grep '^[<>]' | tr '\n' ' ')")
-    local after; after=$(global_snapshot)
-    [ "$after" = "$GLOBAL_BEFORE" ] || leftovers+=("global podman/CNI paths changed: $(diff <(echo "$GLOBAL_BEFORE") <(echo "$after") | grep '^[<>]' | tr '\n' ' ')")
-    if [ ${#leftovers[@]} -gt 0 ]; then
-        printf 'published-ports: FAIL: left behind: %s\n' "${leftovers[@]}" >&2
-        rc=1
-    else
-        log "nothing left behind (containers, network config, agent, bridge, veths, netns, bpffs pins, cgroups, nat rules, temp dir)"
-    fi
-    local ms=$(( ($(date +%s%N) - STARTED) / 1000000 ))
-    log "took $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s, exit status $rc"
-    exit "$rc"
+    return 0
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+scenario_late_teardown() { [ -d "$NODE_CG" ] && rmdir "$NODE_CG" 2>/dev/null; return 0; }
 
-# --- kernel mounts the agent and the test need ---------------------------------------------------------
-if ! mountpoint -q /sys/fs/bpf; then mount -t bpf bpf /sys/fs/bpf; MOUNTED_BPF=1; fi
-if ! mountpoint -q /sys/fs/cgroup/unified; then
-    if grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts; then
-        fail "cgroup v2 is mounted at /sys/fs/cgroup (unified mode); this script expects the hybrid layout of these machines"
-    fi
-    mkdir -p /sys/fs/cgroup/unified 2>/dev/null || true
-    mount -t cgroup2 none /sys/fs/cgroup/unified; MOUNTED_CG2=1
-fi
-[ "$(stat -f -c %T /sys/fs/cgroup/unified)" = cgroup2fs ] || fail "/sys/fs/cgroup/unified is not cgroup v2"
-
-TMP=$(mktemp -d /tmp/patu-pp-pub.XXXXXX)
-# A private copy of the agent: a rebuild of distribution/target during the run cannot pull it away.
-cp -a "$DIST" "$TMP/patu"
-PATU="$TMP/patu/bin/patu"
-mkdir -p "$TMP"/{cni-bin,cni-conf,storage,run,podman-tmp,state,rootfs}
-
-# --- a free /24 ----------------------------------------------------------------------------------------
-subnet_free() { # nothing routed inside it or covering it, other than the default route
-    [ -z "$(ip -4 route show root "$1"; ip -4 route show match "$1" | grep -v '^default')" ]
-}
-if [ -n "${PATU_SUBNET:-}" ]; then
-    SUBNET=$PATU_SUBNET
-    subnet_free "$SUBNET" || fail "PATU_SUBNET=$SUBNET overlaps a route: $(ip -4 route show match "$SUBNET" | grep -v '^default')"
-else
-    SUBNET=""
-    for n in $(seq 200 250); do subnet_free "10.78.$n.0/24" && { SUBNET=10.78.$n.0/24; break; }; done
-    [ -n "$SUBNET" ] || fail "no free 10.78.N.0/24 (N = 200..250); set PATU_SUBNET"
-fi
+# shellcheck source=tests/podman/scaffold.sh
+. "$REPO/tests/podman/scaffold.sh"
 
 # --- the outside: a namespace beyond the ingress device ---------------------------------------------------
 # Created before the agent, which attaches native XDP to the ingress devices it is configured with at start.
@@ -222,7 +88,7 @@ jq --arg sock "$PATU_SOCKET" --arg bridge "$BRIDGE" --arg state "$TMP/state" --a
     ."io.patu.lifecycle" += {bridgeName: $bridge, socketPath: $sock, stateDir: $state}
   | ."io.patu.ipam" += {subnet: $subnet, gateway: "", stateDir: $state}
   | ."io.patu.datapath.sockmap" += {bpffsDir: $bpffs, cgroupPath: $cg}
-  | ."io.patu.egress" += {table: ("pp_pub_" + $id)}
+  | ."io.patu.egress" += {table: ("patu_pub_" + $id)}
   | ."io.patu.datapath.xdp" += {bpffsDir: $bpffs, nodeCgroup: $cg, ingressDevices: [$out], publishDevices: [$out2]}
   | ."io.patu.policy" += {bpffsDir: $bpffs, policyDir: ($state + "/policy")}
   | ."io.patu.metrics" += {port: 0}' \
