@@ -93,18 +93,7 @@ jq --arg sock "$PATU_SOCKET" --arg bridge "$BRIDGE" --arg state "$TMP/state" --a
   | ."io.patu.policy" += {bpffsDir: $bpffs, policyDir: ($state + "/policy")}
   | ."io.patu.metrics" += {port: 0}' \
    "$TMP/patu/conf/patu.json" >"$TMP/agent.json"
-# 'patu run' in the background rather than 'patu start': start/stop keep one pid file, /run/patu/agent.pid,
-# for every agent, so a second agent would take over (and 'stop' would stop) whatever owns it.
-# Working directory $TMP: whatever the agent might write relative to it goes away with the temp dir.
-(cd "$TMP" && exec setsid "$PATU" run --config "$TMP/agent.json" </dev/null >"$TMP/agent.log" 2>&1) &
-AGENT_PID=$!
-agent_answers() { echo '{"cniVersion":"1.0.0"}' | CNI_COMMAND=VERSION "$TMP/patu/cni/patu" >/dev/null 2>&1; }
-for i in $(seq 300); do
-    agent_answers && break
-    kill -0 "$AGENT_PID" 2>/dev/null || { grep -v "^[[:space:]]*at " "$TMP/agent.log" | tail -n 25 >&2; fail "the agent exited during start-up"; }
-    [ "$i" -lt 300 ] || { grep -v "^[[:space:]]*at " "$TMP/agent.log" | tail -n 25 >&2; fail "the agent did not answer on $PATU_SOCKET within 30 s"; }
-    sleep 0.1
-done
+start_agent
 log "agent pid $AGENT_PID: socket $PATU_SOCKET, bridge $BRIDGE, subnet $SUBNET, pins $BPFFS, socket hooks and sockops on $CG2, ingress device $OUT_HOST"
 
 # The xdp feature publishes the ports: wait until it has attached (an ADD with ports is refused without it).
@@ -120,51 +109,7 @@ ip link show "$OUT_HOST" | grep -q ' xdp ' || fail "$OUT_HOST has no native XDP 
 jq -e '.plugins == [{"type": "patu", "capabilities": {"portMappings": true}}]' "$TMP/cni-conf/10-$NET.conflist" >/dev/null \
     || fail "install-cni wrote no conflist with Patu alone serving portMappings: $(cat "$TMP/cni-conf/10-$NET.conflist")"
 
-# --- private podman configuration ----------------------------------------------------------------------
-# PATU_SOCKET reaches the plugin two ways: podman passes its own environment to CNI plugins (ADD, and DEL
-# by 'podman rm'), and conmon_env_vars hands it to conmon, whose exit command ('podman container cleanup')
-# runs the DEL when a container stops by itself.
-cat >"$TMP/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-log_driver = "k8s-file"
-
-[network]
-network_backend = "cni"
-cni_plugin_dirs = ["$TMP/cni-bin", "/usr/lib/cni"]
-network_config_dir = "$TMP/cni-conf"
-
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "none"
-tmp_dir = "$TMP/podman-tmp"
-conmon_env_vars = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "PATU_SOCKET=$PATU_SOCKET"]
-EOF
-cat >"$TMP/storage.conf" <<EOF
-[storage]
-driver = "vfs"
-graphroot = "$TMP/storage"
-runroot = "$TMP/run"
-EOF
-export CONTAINERS_CONF=$TMP/containers.conf CONTAINERS_STORAGE_CONF=$TMP/storage.conf
-
-pm network exists "$NET" || fail "podman does not see network $NET (conflist in $TMP/cni-conf)"
-
-# --- the image: busybox-static in an empty root ---------------------------------------------------------
-if ! pm image exists "$IMAGE"; then
-    mkdir -p "$TMP/rootfs"/{bin,etc,proc,sys,dev,tmp,run}
-    cp /bin/busybox "$TMP/rootfs/bin/busybox"
-    for applet in sh nc dd wc sed cat sleep ip ls; do ln -s busybox "$TMP/rootfs/bin/$applet"; done
-    tar -C "$TMP/rootfs" -cf "$TMP/rootfs.tar" .
-    # podman 4.3's import writes its blob-info cache to /var/lib/containers/cache whatever the storage
-    # root; a tmpfs over that place, in a mount namespace of its own, keeps the machine untouched.
-    mp=/var/lib/containers/cache
-    while [ ! -d "$mp" ]; do mp=$(dirname "$mp"); done
-    unshare --mount --propagation private -- sh -c 'mount -t tmpfs -o size=16m,mode=0700 patu-e2e "$1" && shift && exec "$@"' \
-        _ "$mp" podman import -q --change 'CMD ["/bin/sh"]' "$TMP/rootfs.tar" "$IMAGE" >/dev/null \
-        || fail "podman import of the busybox rootfs failed"
-fi
+private_podman
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
