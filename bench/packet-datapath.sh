@@ -103,7 +103,10 @@ cat >"$tmp/patu.json" <<EOF
   "io.patu.lifecycle": { "bridgeName": "$bridge", "mtu": 1500, "socketPath": "$sock", "stateDir": "$tmp/state" },
   "io.patu.ipam": { "subnet": "$subnet", "gateway": "", "stateDir": "$tmp/state" },
   "io.patu.datapath.sockmap": { "bpffsDir": "$bpffs", "cgroupPath": "" },
-  "io.patu.datapath.xdp": { "bpffsDir": "$bpffs" }
+  "io.patu.datapath.xdp": { "bpffsDir": "$bpffs", "nodeCgroup": "$cg" },
+  "io.patu.policy": { "bpffsDir": "$bpffs", "policyDir": "$tmp/policy" },
+  "io.patu.egress": { "table": "patu_packet_$id" },
+  "io.patu.metrics": { "listenAddress": "127.0.0.1", "port": 0 }
 }
 EOF
 echo '{"cniVersion":"1.0.0","name":"patu-packet","type":"patu"}' >"$tmp/netconf.json"

@@ -178,7 +178,7 @@ jq -n --arg bridge "pqb$id" --arg socket "$socket" --arg state "$work/state" --a
     "io.patu.datapath.sockmap": {bpffsDir: $bpffs, cgroupPath: $cgroup},
     "io.patu.egress": {table: $table},
     "io.patu.metrics": {port: 0},
-    "io.patu.datapath.xdp": {bpffsDir: $bpffs},
+    "io.patu.datapath.xdp": {bpffsDir: $bpffs, nodeCgroup: $cgroup},
     "io.patu.policy": {bpffsDir: $bpffs, policyDir: $policy}}' >"$config"
 echo '{"cniVersion":"1.0.0","name":"polbench-'"$id"'","type":"patu"}' >"$work/netconf.json"
 write_set

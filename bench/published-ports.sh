@@ -162,7 +162,7 @@ cat >"$tmp/patu.json" <<EOF
   "io.patu.ipam": { "subnet": "$subnet", "gateway": "", "stateDir": "$tmp/state" },
   "io.patu.datapath.sockmap": { "bpffsDir": "$bpffs", "cgroupPath": "$cg" },
   "io.patu.datapath.xdp": { "bpffsDir": "$bpffs", "nodeCgroup": "$cg", "ingressDevices": ["$ingress"] },
-  "io.patu.egress": { "table": "pp_ports_$id" },
+  "io.patu.egress": { "table": "patu_ports_$id" },
   "io.patu.policy": { "bpffsDir": "$bpffs", "policyDir": "$tmp/policy" },
   "io.patu.metrics": { "port": 0 }
 }

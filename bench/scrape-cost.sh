@@ -92,10 +92,13 @@ for third in $(shuf -i 1-254); do
 done
 [ -n "$subnet" ] || die "no free /24 under 10.206.0.0/16"
 jq -n --arg bridge "psc$id" --arg socket "$socket" --arg state "$work/state" --arg subnet "$subnet" \
-      --arg bpffs "/sys/fs/bpf/patu-sc-$id" --arg cgroup "$cgroup" '{
+      --arg bpffs "/sys/fs/bpf/patu-sc-$id" --arg cgroup "$cgroup" --arg id "$id" '{
     "io.patu.lifecycle": {bridgeName: $bridge, mtu: 1500, socketPath: $socket, stateDir: $state},
     "io.patu.ipam": {subnet: $subnet, stateDir: $state},
     "io.patu.datapath.sockmap": {bpffsDir: $bpffs, cgroupPath: $cgroup},
+    "io.patu.datapath.xdp": {bpffsDir: $bpffs, nodeCgroup: $cgroup},
+    "io.patu.policy": {bpffsDir: $bpffs, policyDir: ($state + "/policy")},
+    "io.patu.egress": {table: ("patu_sc_" + $id)},
     "io.patu.metrics": {listenAddress: "127.0.0.1", port: 0}}' >"$config"
 
 "$dist/bin/patu" run --profile "$profile" --config "$config" </dev/null >"$work/agent.log" 2>&1 &
