@@ -178,6 +178,7 @@ class OtaIT {
 
     /** Samples the redirect counter every 10 ms: the longest time it stood still, and whether the pins ever went. */
     private final class RedirectionWatch {
+        private static final int MIN_SAMPLES = 30;
         private final Thread thread;
         private volatile boolean running = true;
         private volatile long longestStillMillis;
@@ -211,7 +212,14 @@ class OtaIT {
             thread.start();
         }
 
+        /**
+         * Ends the window, but not before {@value #MIN_SAMPLES} samples: a rollback can be over in 100 ms, and
+         * the moments right after a swap are where a broken redirection would show first.
+         */
         void stop() throws InterruptedException {
+            while (samples < MIN_SAMPLES && thread.isAlive()) {
+                Thread.sleep(10);
+            }
             running = false;
             thread.join();
         }
