@@ -114,20 +114,6 @@ run_opts=(--network "$NET" --cgroup-parent "/$CG")
 pm run -d --name "$ctr_a" "${run_opts[@]}" "$IMAGE" \
     sh -c "sleep 3600 | nc -l -p $PORT | wc -c | sed 's/^ */received=/'" >/dev/null \
     || fail "podman run of container A failed"
-ip_of() { pm inspect "$1" | jq -r --arg n "$NET" '.[0].NetworkSettings.Networks[$n].IPAddress'; }
-netns_of() { pm inspect -f '{{.NetworkSettings.SandboxKey}}' "$1"; }
-host_veth_of() { # the host end of the container's eth0
-    local idx; idx=$(pm exec "$1" cat /sys/class/net/eth0/iflink)
-    ip -o link show | awk -F': ' -v i="$idx" '$1 == i { sub(/@.*/, "", $2); print $2 }'
-}
-wait_listen() { # wait_listen WHAT NETNS: fail unless something listens on $PORT in NETNS within 10 s
-    local i
-    for i in $(seq 100); do
-        nsenter --net="$2" ss -Hltn "sport = :$PORT" | grep -q LISTEN && return 0
-        sleep 0.1
-    done
-    fail "$1 does not listen on $PORT"
-}
 veth_bytes() { echo $(( $(cat "/sys/class/net/$1/statistics/rx_bytes") + $(cat "/sys/class/net/$1/statistics/tx_bytes") )); }
 ip_a=$(ip_of "$ctr_a"); ns_a=$(netns_of "$ctr_a"); veth_a=$(host_veth_of "$ctr_a")
 NETNS+=("$ns_a"); VETHS+=("$veth_a")
