@@ -344,8 +344,9 @@ class OtaIT {
 
     /**
      * The whole-agent restart every update of api/native/ota relies on, as a power cut gives it: kill -9 of the
-     * agent 20 times under a redirected stream. The stream is never reset and stays redirected, the restarted
-     * agent serves CNI again, pods and leases are unchanged.
+     * agent 20 times under a redirected stream. The stream is never reset and stays redirected (no gap of 1 s
+     * for its reader nor for redirection across the whole loop), the restarted agent serves CNI again, pods and
+     * leases are unchanged.
      */
     @Test
     void twentyKillNinesOfTheAgentUnderRedirectedTrafficBreakNoConnection() throws Exception {
