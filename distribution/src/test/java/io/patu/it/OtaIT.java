@@ -88,31 +88,23 @@ class OtaIT {
     void anIpamUpdateUnderLiveRedirectedTrafficCommitsAndSurvivesARestart() throws Exception {
         startAgent(3, null);
         try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
-            Process server = stream(a, "server", a.address.getHostAddress(), "7100");
-            BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
-            assertEquals("LISTENING", serverOut.readLine());
-            Process client = stream(b, "client", a.address.getHostAddress(), "7100",
-                    Long.toString(64L << 30), "65536");
+            PacedStream stream = new PacedStream(a, b, 7100, 64L << 30);
             long[] start = agent.sockmapCounters();
             AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
 
             pack(1, variant("0.1.1", m -> { }, Map.of(), Map.of()));
-            long before = redirected(start);
+            GapWatch update = new GapWatch(stream, start);
             AgentUnderTest.CniCall install = agent.shell("patu:ota install");
+            update.stop();
+            System.out.printf("ipam update: %s%n", update);
             assertEquals(0, install.exitCode(), install.stdout());
             assertTrue(install.stdout().contains("release 1 committed"), install.stdout());
-            assertTrue(client.isAlive(), "the stream outlived the update");
+            update.assertNoGapOverOneSecond();
             long after = redirected(start);
             AgentUnderTest.await("redirection to go on after the update", 10, () -> redirected(start) > after + (32 << 20));
-            assertTrue(after > before, "bytes were redirected during the update and its health window");
             assertEquals("0.1.1", ipamVersion());
             assertTrue(agent.shell("patu:ota status").stdout().contains("release: 1"));
-
-            client.destroy();
-            client.waitFor(30, TimeUnit.SECONDS);
-            assertTrue(server.waitFor(30, TimeUnit.SECONDS));
-            String verdict = serverOut.readLine();
-            assertTrue(verdict != null && verdict.startsWith("OK "), "no reset, no corruption (stream cut by the test): " + verdict);
+            stream.assertIntact();
 
             // IPAM works on the new version, and the new version is what the next start runs.
             try (TestPod c = new TestPod(agent, "c")) {
@@ -135,19 +127,16 @@ class OtaIT {
     void aSockmapUpdateAndItsRollbackKeepRedirectedConnectionsRedirected() throws Exception {
         startAgent(3, null);
         try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
-            Process server = stream(a, "server", a.address.getHostAddress(), "7101");
-            BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
-            assertEquals("LISTENING", serverOut.readLine());
-            Process client = stream(b, "client", a.address.getHostAddress(), "7101",
-                    Long.toString(64L << 30), "65536");
+            PacedStream stream = new PacedStream(a, b, 7101, 64L << 30);
             long[] start = agent.sockmapCounters();
             AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
 
             pack(1, variant("datapath-sockmap", "0.1.1", m -> { }, Map.of(), Map.of()));
-            RedirectionWatch idle = new RedirectionWatch(start);
-            Thread.sleep(8000);
+            // The same measure with nothing happening: what the machine itself does to the stream.
+            GapWatch idle = new GapWatch(stream, start);
+            Thread.sleep(5000);
             idle.stop();
-            RedirectionWatch update = new RedirectionWatch(start);
+            GapWatch update = new GapWatch(stream, start);
             AgentUnderTest.CniCall install = agent.shell("patu:ota install");
             update.stop();
             assertEquals(0, install.exitCode(), install.stdout());
@@ -156,7 +145,7 @@ class OtaIT {
             long afterUpdate = redirected(start);
             AgentUnderTest.await("redirection to go on after the update", 10, () -> redirected(start) > afterUpdate + (32 << 20));
 
-            RedirectionWatch rollback = new RedirectionWatch(start);
+            GapWatch rollback = new GapWatch(stream, start);
             AgentUnderTest.CniCall back = agent.shell("patu:ota rollback");
             rollback.stop();
             assertEquals(0, back.exitCode(), back.stdout());
@@ -164,28 +153,94 @@ class OtaIT {
             long after = redirected(start);
             AgentUnderTest.await("redirection to go on after the rollback", 10, () -> redirected(start) > after + (32 << 20));
 
-            System.out.printf("sockmap idle: %s; update: %s; rollback: %s%n", idle, update, rollback);
-            update.assertUnbroken(idle);
-            rollback.assertUnbroken(idle);
-            assertTrue(client.isAlive(), "the stream outlived the update and the rollback");
+            System.out.printf("sockmap idle: %s%nsockmap update: %s%nsockmap rollback: %s%n", idle, update, rollback);
+            update.assertNoGapOverOneSecond();
+            rollback.assertNoGapOverOneSecond();
+            stream.assertIntact();
+        }
+    }
+
+    /**
+     * The rate of the tests' streams, in Mbit/s. Paced, so that the stream never backpressures (a reader that
+     * keeps up gets every byte redirected: a redirect counter that stands still is then a real pause of
+     * redirection, not bytes going through TCP for a while) and leaves CPU to the agent. An unpaced stream
+     * takes both vCPUs of the test machine: the restarting agent and the stream then wait for each other, and
+     * the reader falls behind, so the sender goes through TCP while the counter stands still (docs/ota.md
+     * "Measured"). 200 Mbit/s of 64 KiB writes is a write every 2.6 ms. -Dpatu.it.streamMbits=0 sends unpaced.
+     */
+    private static final long STREAM_MBITS = Long.getLong("patu.it.streamMbits", 200);
+
+    /** The bound on a traffic gap during an update: no interval of 1 s without bytes for the application. */
+    private static final long MAX_GAP_MILLIS = 1000;
+
+    /**
+     * One checked stream between two pods, paced at {@value #STREAM_MBITS} Mbit/s (StreamCheck client-paced),
+     * whose server reports the longest time between two of its successful reads in windows the test opens and
+     * closes (StreamCheck serve-gaps): the gap as the receiving application sees it.
+     */
+    private final class PacedStream {
+        final Process server;
+        final Process client;
+        private final BufferedReader serverOut;
+        private final java.io.Writer marks;
+
+        PacedStream(TestPod to, TestPod from, int port, long bytes) throws Exception {
+            server = stream(to, "serve-gaps", to.address.getHostAddress(), Integer.toString(port));
+            serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            marks = new java.io.OutputStreamWriter(server.getOutputStream(), StandardCharsets.US_ASCII);
+            assertEquals("LISTENING", serverOut.readLine());
+            client = stream(from, "client-paced", to.address.getHostAddress(), Integer.toString(port),
+                    Long.toString(bytes), "65536", Long.toString(STREAM_MBITS));
+        }
+
+        /** Closes the server's current window and opens the next: {longest gap between reads in ms, bytes read}. */
+        long[] window() throws IOException {
+            marks.write("\n");
+            marks.flush();
+            String line = serverOut.readLine();
+            assertTrue(line != null && line.startsWith("GAP "), "the stream's server answered " + line);
+            String[] parts = line.split(" ");
+            return new long[] {Long.parseLong(parts[1]), Long.parseLong(parts[2])};
+        }
+
+        /** Ends the stream (the test cuts it) and asserts it was never reset nor corrupted. */
+        void assertIntact() throws Exception {
+            assertTrue(client.isAlive(), "the stream's client runs");
             client.destroy();
             client.waitFor(30, TimeUnit.SECONDS);
+            marks.close();
             assertTrue(server.waitFor(30, TimeUnit.SECONDS));
             String verdict = serverOut.readLine();
             assertTrue(verdict != null && verdict.startsWith("OK "), "no reset, no corruption (stream cut by the test): " + verdict);
         }
     }
 
-    /** Samples the redirect counter every 10 ms: the longest time it stood still, and whether the pins ever went. */
-    private final class RedirectionWatch {
+    /**
+     * A window of a paced stream: the longest time its receiving application got no byte (the issue's "gap"),
+     * and, sampled every 10 ms, the longest time the node-wide redirect counter stood still and whether the pins
+     * were ever missing. On a stream that never backpressures, a still counter is a pause of redirection itself.
+     */
+    private final class GapWatch {
         private static final int MIN_SAMPLES = 30;
+        private final PacedStream stream;
+        private final long[] start;
+        private final long redirectedAtStart;
         private final Thread thread;
         private volatile boolean running = true;
         private volatile long longestStillMillis;
         private volatile int pinsMissing;
         private volatile long samples;
+        private long appGapMillis = -1;
+        private long appBytes;
+        private long redirectedInWindow;
+        private long windowMillis;
+        private final long began = System.nanoTime();
 
-        RedirectionWatch(long[] start) {
+        GapWatch(PacedStream stream, long[] start) throws IOException {
+            this.stream = stream;
+            this.start = start;
+            stream.window();
+            redirectedAtStart = redirected(start);
             thread = new Thread(() -> {
                 long last = -1;
                 long since = System.nanoTime();
@@ -216,30 +271,43 @@ class OtaIT {
          * Ends the window, but not before {@value #MIN_SAMPLES} samples: a rollback can be over in 100 ms, and
          * the moments right after a swap are where a broken redirection would show first.
          */
-        void stop() throws InterruptedException {
+        GapWatch stop() throws Exception {
             while (samples < MIN_SAMPLES && thread.isAlive()) {
                 Thread.sleep(10);
             }
             running = false;
             thread.join();
+            long[] gap = stream.window();
+            appGapMillis = gap[0];
+            appBytes = gap[1];
+            redirectedInWindow = redirected(start) - redirectedAtStart;
+            windowMillis = (System.nanoTime() - began) / 1_000_000;
+            return this;
         }
 
         /**
-         * The pins were there in every sample. How long redirection stood still is printed against the idle
-         * figure, not held to 1 s: on the shared 2-vCPU test machine the stream alone pauses for up to ~5 s
-         * (docs/ota.md "Measured"); a redirection that broke would stand still for good, which the caller's
-         * wait for 32 MiB more redirected bytes on the same connection catches.
+         * The issue's "no gap over 1 s": the receiving application got bytes at least once a second, and so did
+         * redirection (the counter grew across the window and never stood still for 1 s); the pins were there in
+         * every sample. Measured on the 2-vCPU machine: at most 18 ms for either, and 109 ms with two busy
+         * loops taking both vCPUs (docs/ota.md "Measured"): 1 s leaves a wide margin for a slower CI machine. A pause of the test JVM does not show as stillness
+         * (the next sample finds the counter moved), only a stream that got no bytes through does.
          */
-        void assertUnbroken(RedirectionWatch idle) {
+        void assertNoGapOverOneSecond() {
             assertEquals(0, pinsMissing, "samples in which the pinned stats map could not be read");
             assertTrue(samples > 10, "samples taken: " + samples);
-            assertTrue(longestStillMillis < Math.max(10_000, idle.longestStillMillis * 2), "longest time redirection stood still: "
-                    + longestStillMillis + " ms (idle: " + idle.longestStillMillis + " ms)");
+            assertTrue(redirectedInWindow > 0, "the redirect counter grew across the window: " + this);
+            assertTrue(appGapMillis < MAX_GAP_MILLIS, "the receiving application got no byte for " + appGapMillis + " ms: " + this);
+            if (STREAM_MBITS > 0) {
+                // Unpaced, the reader falls behind and bytes go through TCP while the counter stands still.
+                assertTrue(longestStillMillis < MAX_GAP_MILLIS, "redirection stood still for " + longestStillMillis + " ms: " + this);
+            }
         }
 
         @Override
         public String toString() {
-            return samples + " samples, redirect counter longest still " + longestStillMillis + " ms, pins missing in " + pinsMissing;
+            return windowMillis + " ms window, application gap " + appGapMillis + " ms (" + appBytes / 1_000_000
+                    + " MB read), " + samples + " samples, redirect counter longest still " + longestStillMillis
+                    + " ms, grew " + redirectedInWindow / 1_000_000 + " MB, pins missing in " + pinsMissing;
         }
     }
 
@@ -251,22 +319,18 @@ class OtaIT {
     void aLifecycleUpdateUnderLiveRedirectedTrafficCommits() throws Exception {
         startAgent(3, null);
         try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
-            Process server = stream(a, "server", a.address.getHostAddress(), "7102");
-            BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
-            assertEquals("LISTENING", serverOut.readLine());
-            Process client = stream(b, "client", a.address.getHostAddress(), "7102",
-                    Long.toString(64L << 30), "65536");
+            PacedStream stream = new PacedStream(a, b, 7102, 64L << 30);
             long[] start = agent.sockmapCounters();
             AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
             String podsBefore = agent.shell("patu:pods").stdout();
 
             pack(1, variant("lifecycle", "0.1.1", m -> { }, Map.of(), Map.of()));
-            RedirectionWatch update = new RedirectionWatch(start);
+            GapWatch update = new GapWatch(stream, start);
             agent.gogo("patu:ota install");
             AgentUnderTest.await("the commit of lifecycle", 60, () -> state().contains("committed=1\n"));
             update.stop();
             System.out.printf("lifecycle update: %s%n", update);
-            assertEquals(0, update.pinsMissing);
+            update.assertNoGapOverOneSecond();
             assertEquals("0.1.1", bundleVersion("io.patu.lifecycle"));
             assertEquals(podsBefore, agent.shell("patu:pods").stdout(), "the pod registry is unchanged");
             try (TestPod c = new TestPod(agent, "c")) {
@@ -274,45 +338,38 @@ class OtaIT {
             }
             long after = redirected(start);
             AgentUnderTest.await("redirection to go on", 10, () -> redirected(start) > after + (32 << 20));
-            client.destroy();
-            client.waitFor(30, TimeUnit.SECONDS);
-            assertTrue(server.waitFor(30, TimeUnit.SECONDS));
-            String verdict = serverOut.readLine();
-            assertTrue(verdict != null && verdict.startsWith("OK "), "no reset, no corruption (stream cut by the test): " + verdict);
+            stream.assertIntact();
         }
     }
 
     /**
      * The whole-agent restart every update of api/native/ota relies on, as a power cut gives it: kill -9 of the
-     * agent 20 times under a redirected stream. The stream is never reset and stays redirected, the restarted
-     * agent serves CNI again, pods and leases are unchanged.
+     * agent 20 times under a redirected stream. The stream is never reset and stays redirected (no gap of 1 s
+     * for its reader nor for redirection across the whole loop), the restarted agent serves CNI again, pods and
+     * leases are unchanged.
      */
     @Test
     void twentyKillNinesOfTheAgentUnderRedirectedTrafficBreakNoConnection() throws Exception {
         startAgent(3, null);
         try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
-            Process server = stream(a, "server", a.address.getHostAddress(), "7103");
-            BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
-            assertEquals("LISTENING", serverOut.readLine());
-            Process client = stream(b, "client", a.address.getHostAddress(), "7103",
-                    Long.toString(256L << 30), "65536");
+            PacedStream stream = new PacedStream(a, b, 7103, 256L << 30);
             long[] start = agent.sockmapCounters();
             AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
             String pods = agent.shell("patu:pods").stdout();
             String leases = agent.shell("patu:leases").stdout();
-            RedirectionWatch watch = new RedirectionWatch(start);
-            // The stream takes both vCPUs of a small test machine: the restarted JVM gets little of them.
+            GapWatch watch = new GapWatch(stream, start);
+            // On a loaded machine a restart has taken over 30 s to answer.
             agent.startSeconds = 180;
             int kills = Integer.getInteger("patu.it.otaKills", 20);
             long began = System.nanoTime();
             for (int i = 0; i < kills; i++) {
                 agent.kill9();
                 agent.restart();
-                assertTrue(client.isAlive(), "the stream survived kill -9 number " + (i + 1));
+                assertTrue(stream.client.isAlive(), "the stream survived kill -9 number " + (i + 1));
             }
             watch.stop();
             System.out.printf("%d kill -9 in %d s: %s%n", kills, (System.nanoTime() - began) / 1_000_000_000L, watch);
-            assertEquals(0, watch.pinsMissing);
+            watch.assertNoGapOverOneSecond();
             assertEquals(pods, agent.shell("patu:pods").stdout(), "pod registry");
             assertEquals(leases, agent.shell("patu:leases").stdout(), "leases");
             try (TestPod c = new TestPod(agent, "c")) {
@@ -320,11 +377,7 @@ class OtaIT {
             }
             long after = redirected(start);
             AgentUnderTest.await("redirection to go on", 10, () -> redirected(start) > after + (32 << 20));
-            client.destroy();
-            client.waitFor(30, TimeUnit.SECONDS);
-            assertTrue(server.waitFor(30, TimeUnit.SECONDS));
-            String verdict = serverOut.readLine();
-            assertTrue(verdict != null && verdict.startsWith("OK "), "no reset, no corruption (stream cut by the test): " + verdict);
+            stream.assertIntact();
         }
     }
 
@@ -439,11 +492,7 @@ class OtaIT {
     void aWholeAgentReleaseRestartsTheAgentByItselfAndCommitsUnderRedirectedTraffic() throws Exception {
         startAgent(3, null);
         try (TestPod a = new TestPod(agent, "a"); TestPod b = new TestPod(agent, "b")) {
-            Process server = stream(a, "server", a.address.getHostAddress(), "7104");
-            BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
-            assertEquals("LISTENING", serverOut.readLine());
-            Process client = stream(b, "client", a.address.getHostAddress(), "7104",
-                    Long.toString(64L << 30), "65536");
+            PacedStream stream = new PacedStream(a, b, 7104, 64L << 30);
             long[] start = agent.sockmapCounters();
             AgentUnderTest.await("redirected traffic", 20, () -> redirected(start) > (32 << 20));
             String pods = agent.shell("patu:pods").stdout();
@@ -451,7 +500,7 @@ class OtaIT {
             long pid = agent.pid();
 
             pack(1, variant("api", "0.1.1", m -> { }, Map.of(), Map.of()));
-            RedirectionWatch watch = new RedirectionWatch(start);
+            GapWatch watch = new GapWatch(stream, start);
             AgentUnderTest.CniCall install = agent.shell("patu:ota install");
             assertEquals(0, install.exitCode(), install.stdout());
             assertTrue(install.stdout().contains("release 1 staged") && install.stdout().contains("the agent restarts to run its trial"),
@@ -471,7 +520,7 @@ class OtaIT {
             String history = ota("history");
             assertTrue(history.contains("staged") && history.contains("restarting") && history.contains("committed"), history);
             assertFalse(history.contains("rolled back"), history);
-            assertEquals(0, watch.pinsMissing, "samples in which the pinned stats map could not be read");
+            watch.assertNoGapOverOneSecond();
             assertEquals(pods, agent.shell("patu:pods").stdout(), "pod registry");
             assertEquals(leases, agent.shell("patu:leases").stdout(), "leases");
             try (TestPod c = new TestPod(agent, "c")) {
@@ -479,12 +528,7 @@ class OtaIT {
             }
             long after = redirected(start);
             AgentUnderTest.await("redirection to go on", 20, () -> redirected(start) > after + (32 << 20));
-            assertTrue(client.isAlive(), "the stream outlived the restart");
-            client.destroy();
-            client.waitFor(30, TimeUnit.SECONDS);
-            assertTrue(server.waitFor(30, TimeUnit.SECONDS));
-            String verdict = serverOut.readLine();
-            assertTrue(verdict != null && verdict.startsWith("OK "), "no reset, no corruption (stream cut by the test): " + verdict);
+            stream.assertIntact();
         }
         agent.stopAgent();
         agent.restart();

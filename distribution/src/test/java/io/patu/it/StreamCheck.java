@@ -1,12 +1,15 @@
 package io.patu.it;
 
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 
 /**
  * A TCP stream whose every byte is checked: the client sends a deterministic pattern, the server
@@ -16,6 +19,12 @@ import java.net.Socket;
  * <ul>
  * <li>{@code server ADDRESS PORT}: one connection; prints "LISTENING", then "OK <bytes>" or "CORRUPT ...";
  * <li>{@code client ADDRESS PORT BYTES WRITE_SIZE}: sends one stream, printing "CONNECTED" once connected;
+ * <li>{@code client-paced ADDRESS PORT BYTES WRITE_SIZE MBITS}: the same at a steady MBITS Mbit/s: each write
+ * waits for its turn on a fixed schedule, and a sender that fell behind (blocked in a write) does not burst
+ * to catch up, so the stream never backpressures a reader that keeps up (MBITS 0: as fast as it can);
+ * <li>{@code serve-gaps ADDRESS PORT}: like {@code server}, and each line on its stdin is answered with
+ * "GAP <ms> <bytes>": the longest time, since the previous line, between two successful reads (the interval
+ * still open counts too), and the bytes read since then. This is what an application sees of a pause;
  * <li>{@code serve-many ADDRESS PORT}: connections one after another, a verdict line for each;
  * <li>{@code send-many ADDRESS PORT BYTES WRITE_SIZE}: new connections until its stdin ends, then prints
  * "SENT <connections>"; "ERROR ..." and exit 3 on the first failure;
@@ -63,6 +72,16 @@ public final class StreamCheck {
                 }
                 System.out.println("SENT " + args[3]);
             }
+            case "client-paced" -> {
+                try (Socket socket = new Socket(address, port)) {
+                    System.out.println("CONNECTED");
+                    System.out.flush();
+                    writePaced(socket.getOutputStream(), Long.parseLong(args[3]), Integer.parseInt(args[4]),
+                            Long.parseLong(args[5]));
+                }
+                System.out.println("SENT " + args[3]);
+            }
+            case "serve-gaps" -> serveGaps(address, port);
             case "send-many" -> sendMany(address, port, Long.parseLong(args[3]), Integer.parseInt(args[4]));
             case "serve-reply" -> serveReply(address, port);
             case "serve-fionread" -> serveAfterFionread(address, port, Long.parseLong(args[3]));
@@ -136,6 +155,99 @@ public final class StreamCheck {
                 chunk[i] = expected(offset + i);
             }
             out.write(chunk, 0, n);
+        }
+    }
+
+    /** Pattern offsets 0 to {@code bytes} in {@code writeSize} writes, one every writeSize*8/MBITS microseconds (unpaced: 0). */
+    private static void writePaced(OutputStream out, long bytes, int writeSize, long mbits) throws IOException {
+        if (mbits <= 0) {
+            writePattern(out, bytes, writeSize);
+            return;
+        }
+        long interval = writeSize * 8L * 1000 / mbits;
+        byte[] chunk = new byte[writeSize];
+        long next = System.nanoTime();
+        for (long offset = 0; offset < bytes; offset += writeSize) {
+            int n = (int) Math.min(writeSize, bytes - offset);
+            for (int i = 0; i < n; i++) {
+                chunk[i] = expected(offset + i);
+            }
+            long wait = next - System.nanoTime();
+            if (wait > 0) {
+                java.util.concurrent.locks.LockSupport.parkNanos(wait);
+            } else if (wait < -10 * interval) {
+                // Behind by more than 10 writes: start the schedule again rather than burst.
+                next = System.nanoTime();
+            }
+            out.write(chunk, 0, n);
+            next += interval;
+        }
+    }
+
+    private static void serveGaps(InetAddress address, int port) throws IOException {
+        try (ServerSocket server = new ServerSocket(); Socket socket = acceptOne(server, address, port)) {
+            ReadGaps gaps = new ReadGaps();
+            Thread marks = new Thread(() -> {
+                try {
+                    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.US_ASCII));
+                    while (in.readLine() != null) {
+                        String gap = gaps.window();
+                        synchronized (System.out) {
+                            System.out.println(gap);
+                            System.out.flush();
+                        }
+                    }
+                } catch (IOException e) {
+                    // stdin closed: no more windows
+                }
+            }, "gap-marks");
+            marks.setDaemon(true);
+            marks.start();
+            InputStream in = socket.getInputStream();
+            byte[] buffer = new byte[256 * 1024];
+            long offset = 0;
+            String verdict;
+            try {
+                for (int n; (n = in.read(buffer)) > 0; ) {
+                    gaps.read(n);
+                    for (int i = 0; i < n; i++) {
+                        if (buffer[i] != expected(offset + i)) {
+                            throw new IOException("CORRUPT at offset " + (offset + i));
+                        }
+                    }
+                    offset += n;
+                }
+                verdict = "OK " + offset;
+            } catch (IOException e) {
+                verdict = e.getMessage() != null && e.getMessage().startsWith("CORRUPT") ? e.getMessage()
+                        : "ERROR after " + offset + " bytes: " + e;
+            }
+            synchronized (System.out) {
+                System.out.println(verdict);
+                System.out.flush();
+            }
+        }
+    }
+
+    /** Times between successful reads, in windows that each stdin line of serve-gaps closes. */
+    private static final class ReadGaps {
+        private long lastRead = System.nanoTime();
+        private long longest;
+        private long bytes;
+
+        synchronized void read(int n) {
+            long now = System.nanoTime();
+            longest = Math.max(longest, now - lastRead);
+            lastRead = now;
+            bytes += n;
+        }
+
+        synchronized String window() {
+            long gap = Math.max(longest, System.nanoTime() - lastRead);
+            String line = "GAP " + gap / 1_000_000 + " " + bytes;
+            longest = 0;
+            bytes = 0;
+            return line;
         }
     }
 
