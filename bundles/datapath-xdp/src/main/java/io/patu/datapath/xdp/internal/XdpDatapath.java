@@ -86,7 +86,8 @@ public final class XdpDatapath implements Datapath, PodListener {
         String nodeCgroup() default "";
 
         @AttributeDefinition(description = "seconds between two readings of the node's addresses, on which ports "
-                + "published on every address answer", required = false)
+                + "published on every address answer, and of the policy feature's pinned ingress_isolated, which the "
+                + "published ports' fast path consults", required = false)
         int nodeAddressSeconds() default 5;
 
         @AttributeDefinition(description = "devices without native XDP on which traffic from the network reaches "

@@ -193,6 +193,14 @@ class PublishedPortsKernelTest {
         EchoServers.udp(outside, node4, 8053, "warm4");
         EchoServers.udp(outside, node6, 8053, "warm6");
 
+        // In the pod: what arrives as the forwarding path would have made it (TTL / hop limit down by one from the
+        // sender's 64, the gateway's MAC as source, the pod's as destination), counted per family.
+        String bridgeMac = Commands.check("cat", "/sys/class/net/" + net.bridge + "/address").strip();
+        String match = "ether saddr " + bridgeMac + " ether daddr " + server.pod().mac() + " counter";
+        Commands.check("ip", "netns", "exec", server.netnsName(), "nft", "add table inet ppub_seen;"
+                + " add chain inet ppub_seen input { type filter hook input priority 0; policy accept; };"
+                + " add rule inet ppub_seen input udp dport 53 ip ttl 63 " + match + ";"
+                + " add rule inet ppub_seen input udp dport 53 ip6 hoplimit 63 " + match);
         long[] before = datapath.portCounters();
         long bridged = PodNet.stat(server.hostVeth(), "tx_packets");
         int datagrams = 0;
@@ -207,6 +215,10 @@ class PublishedPortsKernelTest {
             assertEquals("echo:t6", EchoServers.tcp(outside, node6, 8080, "t6"));
         }
         long[] after = datapath.portCounters();
+        List<Long> seen = java.util.regex.Pattern.compile("counter packets (\\d+)")
+                .matcher(Commands.check("ip", "netns", "exec", server.netnsName(), "nft", "list", "chain", "inet", "ppub_seen", "input"))
+                .results().map(m -> Long.parseLong(m.group(1))).toList();
+        assertEquals(List.of(20L, 20L), seen, "IPv4 and IPv6 datagrams with TTL / hop limit 63 and the forwarding path's MACs");
         // Each TCP connection sends at least its SYN, its data and its FIN (with ACKs) to the pod.
         long sent = datagrams + 6 * 3;
         assertTrue(after[4] - before[4] >= sent, "delivered straight to the pod: " + (after[4] - before[4]) + " of at least " + sent);
