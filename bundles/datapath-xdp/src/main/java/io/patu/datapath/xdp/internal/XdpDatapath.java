@@ -130,6 +130,8 @@ public final class XdpDatapath implements Datapath, PodListener {
     /** The policy bundle's map of pods isolated for ingress (docs/veth-hooks.md), by path: no class of it is used. */
     private final Path policyPin;
     private volatile String policyError;
+    /** Follows policy's pins as they change; null when inotify was refused (the timer still follows them). */
+    private final PolicyPinWatch policyPins;
 
     /**
      * Starts the datapath. An ingress configuration that cannot be applied (unknown device, a driver without
@@ -147,7 +149,8 @@ public final class XdpDatapath implements Datapath, PodListener {
             // Ports a previous agent published stay in the pinned port_map across a restart (they keep answering);
             // the replayed pods take their entries over.
             kernel.attachSockets(config.nodeCgroup().isBlank() ? CgroupV2.ensureMounted() : Path.of(config.nodeCgroup()));
-            nodeAddresses.start();
+            nodeAddresses.start(); // follows policy's pin once, too
+            policyPins = PolicyPinWatch.start(policyPin.getParent(), this::followPolicy);
             if (!applyOrReport(config, "xdp ingress configuration refused, no ingress device or deny rule is in force")) {
                 // Neither the refused configuration nor what a previous agent left pinned stays in force.
                 for (String name : kernel.pinnedLinks()) {
@@ -160,7 +163,7 @@ public final class XdpDatapath implements Datapath, PodListener {
             }
             applyPublishOrReport(config);
         } catch (RuntimeException e) {
-            nodeAddresses.close();
+            closeFollowers();
             kernel.removeAll();
             throw e;
         }
@@ -267,13 +270,20 @@ public final class XdpDatapath implements Datapath, PodListener {
 
     /** Stops the datapath and removes its objects, as stopping the bundle does. */
     void close() {
-        nodeAddresses.close();
+        closeFollowers();
         kernel.removeAll();
+    }
+
+    private void closeFollowers() {
+        nodeAddresses.close();
+        if (policyPins != null) {
+            policyPins.close();
+        }
     }
 
     /** Lets go of the objects and leaves them working, as stopping the agent does. */
     void keepForRestart() {
-        nodeAddresses.close();
+        closeFollowers();
         kernel.keepForRestart();
     }
 
@@ -289,8 +299,9 @@ public final class XdpDatapath implements Datapath, PodListener {
 
     /**
      * Makes the fast path of published ports consult the policy bundle's ingress_isolated as it is pinned now.
-     * Called at activation, on every pod ADD and every {@code nodeAddressSeconds}: the policy bundle may start
-     * after this one or re-create its map, and this bundle neither depends on it nor is told.
+     * Called at activation, when policy's pin directory changes (inotify), on every pod ADD and every
+     * {@code nodeAddressSeconds}: the policy bundle may start after this one or re-create its map, and this
+     * bundle does not depend on it.
      */
     void followPolicy() {
         try {
@@ -435,6 +446,11 @@ public final class XdpDatapath implements Datapath, PodListener {
     /** Every published port, for the operator. */
     synchronized List<PublishedPort> publishedPorts() {
         return List.copyOf(ports.values());
+    }
+
+    /** The id of the map the fast path consults for policy's isolated pods, if any. */
+    Optional<Integer> followedPolicyMap() {
+        return kernel.policyIsolated.lookup(XdpLayouts.u32(0)).map(XdpLayouts::u32);
     }
 
     /**

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 import org.junit.jupiter.api.AfterEach;
@@ -100,7 +101,12 @@ class PublishedPortsKernelTest {
     }
 
     private XdpDatapath start() {
+        return start(5);
+    }
+
+    private XdpDatapath start(int nodeAddressSeconds) {
         Map<String, Object> properties = new HashMap<>();
+        properties.put("nodeAddressSeconds", nodeAddressSeconds);
         properties.put("bpffsDir", bpffsDir.toString());
         properties.put("nodeCgroup", net.cgroup.toString());
         properties.put("ingressDevices", new String[] {ingress});
@@ -187,7 +193,8 @@ class PublishedPortsKernelTest {
      */
     @Test
     void publishedPortsFromOutsideGoStraightToThePodUnlessPolicyIsolatesIt() throws Exception {
-        datapath = start();
+        // No timer: policy's pins are followed as they change (inotify), which is what this test shows.
+        datapath = start(0);
         datapath.podAdded(publishing(server));
         // The first exchange of each family resolves the pod's neighbour entry through the stack.
         EchoServers.udp(outside, node4, 8053, "warm4");
@@ -233,7 +240,7 @@ class PublishedPortsKernelTest {
         Path isolatedPin = policy.resolve("ingress_isolated");
         createIsolatedMap(isolatedPin);
         isolate(isolatedPin, server.pod().hostIfIndex());
-        datapath.followPolicy();
+        awaitFollowed(Optional.of(idOf(isolatedPin)));
         assertLeftToTheStack("isolated");
 
         // The entry goes: the fast path again.
@@ -242,20 +249,38 @@ class PublishedPortsKernelTest {
         assertEquals("echo:free from " + node4.getHostAddress() + ":8053", EchoServers.udp(outside, node4, 8053, "free"));
         assertTrue(datapath.portCounters()[4] > delivered, "delivered straight again");
 
-        // Policy restarted: a new map under the same pin, followed (here at once; the agent also does it on ADD
-        // and every nodeAddressSeconds).
-        Files.delete(isolatedPin);
+        // Policy restarted: its directory and map go, a new map comes under the same pin, and is followed.
+        int first = idOf(isolatedPin);
+        Commands.check("rm", "-r", policy.toString());
+        awaitFollowed(Optional.empty());
+        Files.createDirectories(policy);
         createIsolatedMap(isolatedPin);
         isolate(isolatedPin, server.pod().hostIfIndex());
-        datapath.podAdded(client.pod());
+        assertFalse(idOf(isolatedPin) == first, "a new map");
+        awaitFollowed(Optional.of(idOf(isolatedPin)));
         assertLeftToTheStack("isolated again");
 
         // Policy gone: nothing to consult, the fast path for everyone.
         Files.delete(isolatedPin);
-        datapath.followPolicy();
+        awaitFollowed(Optional.empty());
         delivered = datapath.portCounters()[4];
         assertEquals("echo:gone from " + node6.getHostAddress() + ":8053", EchoServers.udp(outside, node6, 8053, "gone"));
         assertTrue(datapath.portCounters()[4] > delivered, "delivered straight with no policy");
+    }
+
+    private void awaitFollowed(Optional<Integer> map) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (!datapath.followedPolicyMap().equals(map)) {
+            assertTrue(System.nanoTime() < deadline, "policy's pin not followed within 10 s: holding "
+                    + datapath.followedPolicyMap() + ", expected " + map);
+            Thread.sleep(20);
+        }
+    }
+
+    private static int idOf(Path pin) {
+        try (io.patu.kernel.bpf.BpfMap map = io.patu.kernel.bpf.BpfMap.openPinned(pin)) {
+            return map.id();
+        }
     }
 
     private void assertLeftToTheStack(String message) throws Exception {
