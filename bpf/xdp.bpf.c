@@ -24,6 +24,10 @@
  * tcx on the sending pod's host veth, or, for the node's own sockets, the
  * cgroup connect/sendmsg hooks, which translate once a socket instead of once
  * a packet), and the pod's replies are translated back on its host veth.
+ * What arrives from the network is then handed straight to the pod by
+ * patu_tcx_ingress, on the tcx ingress of the same device (XDP tells it
+ * through the skb metadata), or by patu_tcx_publish: bpf_redirect_peer, with
+ * no routing, conntrack or bridge, unless policy isolates the pod.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -808,7 +812,8 @@ static __always_inline int deliver_translated(struct __sk_buff *skb, __u32 ifind
 
 /*
  * tcx ingress of a device without native XDP, listed in publishDevices: the same translation of published
- * ports as patu_xdp_ingress makes, on the skb (no deny list here: that one needs XDP).
+ * ports as patu_xdp_ingress makes, on the skb, and the same hand-off to the pod as patu_tcx_ingress (no deny
+ * list here: that one needs XDP).
  */
 SEC("tc")
 int patu_tcx_publish(struct __sk_buff *skb)

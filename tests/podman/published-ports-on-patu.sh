@@ -125,6 +125,13 @@ fast_path() {
         [.[0].formatted.values[].value] | [(map(.ingress_delivered) | add), (map(.ingress_isolated) | add)] | @tsv'
 }
 tx_packets() { cat "/sys/class/net/$1/statistics/tx_packets"; }
+quiet() { # quiet DEVICE: waits (up to 5 s) until DEVICE has transmitted nothing for 0.5 s (connections closed)
+    local before after i
+    for i in $(seq 10); do
+        before=$(tx_packets "$1"); sleep 0.5; after=$(tx_packets "$1")
+        [ "$before" = "$after" ] && return
+    done
+}
 # port_map entries publishing host port $1
 port_entries() {
     bpftool -j map dump pinned "$BPFFS/xdp/port_map" | jq --argjson p "$1" '[.[] | select(.formatted.key.port == $p)] | length'
@@ -165,6 +172,15 @@ entries=$(port_entries "$HOST_PORT")
 read -r in0 pod0 rep0 sock0 < <(port_counters)
 g_out=$(read_greeting from_outside "$out_net.1" "$HOST_PORT")
 read -r in1 pod1 rep1 sock1 < <(port_counters)
+# Once the container's neighbour entry exists (the connection above resolved it through the stack), what the
+# outside sends to the published port goes straight to the container: the fast path counts it, the bridge's
+# port to the container (its host veth) transmits none of it.
+quiet "$veth_c"
+read -r fast0 iso0 < <(fast_path); tx0=$(tx_packets "$veth_c")
+g_fast=$(read_greeting from_outside "$out_net.1" "$HOST_PORT")
+quiet "$veth_c"
+read -r fast1 iso1 < <(fast_path); tx1=$(tx_packets "$veth_c")
+read -r in1 pod1 rep1 sock1 < <(port_counters)
 g_out2=$(read_greeting from_outside2 "$out2_net.1" "$HOST_PORT")
 read -r in1b pod1b rep1b sock1b < <(port_counters)
 g_node_lo=$(read_greeting from_node 127.0.0.1 "$HOST_PORT")
@@ -172,12 +188,6 @@ g_node_gw=$(read_greeting from_node "$gw" "$HOST_PORT")
 read -r in2 pod2 rep2 sock2 < <(port_counters)
 g_pod=$(read_greeting from_pod "$gw" "$HOST_PORT")
 read -r in3 pod3 rep3 sock3 < <(port_counters)
-# Once the container's neighbour entry exists (the connections above), what the outside sends to the published
-# port goes straight to the container: the fast path counts it, the bridge's port to the container (its host
-# veth) transmits none of it.
-read -r fast0 iso0 < <(fast_path); tx0=$(tx_packets "$veth_c")
-g_fast=$(read_greeting from_outside "$out_net.1" "$HOST_PORT")
-read -r fast1 iso1 < <(fast_path); tx1=$(tx_packets "$veth_c")
 nat=$( (iptables-save -t nat; ip6tables-save -t nat) 2>/dev/null | grep -c -- "$ip_c\|$HOST_PORT" || true)
 nft=$(nft list ruleset 2>/dev/null | grep -c -- "$HOST_PORT\|$ip_c" || true)
 
