@@ -24,6 +24,10 @@
  * tcx on the sending pod's host veth, or, for the node's own sockets, the
  * cgroup connect/sendmsg hooks, which translate once a socket instead of once
  * a packet), and the pod's replies are translated back on its host veth.
+ * What arrives from the network is then handed straight to the pod by
+ * patu_tcx_ingress, on the tcx ingress of the same device (XDP tells it
+ * through the skb metadata), or by patu_tcx_publish: bpf_redirect_peer, with
+ * no routing, conntrack or bridge, unless policy isolates the pod.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -131,6 +135,27 @@ struct {
 	__type(value, struct patu_xdp_port_counters);
 } port_counters SEC(".maps");
 
+/* The shape of the policy bundle's ingress_isolated (hash u32 -> u8); a map of maps checks it on insertion. */
+struct isolated_inner {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PATU_XDP_MAX_ISOLATED);
+	__type(key, __u32);
+	__type(value, __u8);
+};
+
+/*
+ * Slot 0: the policy bundle's pinned ingress_isolated, put there by the agent when that pin exists (and
+ * replaced when policy re-creates it); empty without policy. A map of maps, not a map opened by this object
+ * at load: the policy bundle may start after this one, stop, or restart with a new map, and this object
+ * neither waits for it nor depends on it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct isolated_inner);
+} policy_isolated SEC(".maps");
+
 static __always_inline void count_pod(__u32 ifindex, int delivered, __u32 bytes)
 {
 	struct patu_xdp_pod_counters *c = bpf_map_lookup_elem(&pod_counters, &ifindex);
@@ -209,8 +234,12 @@ static __always_inline void count_port(int field)
 		c->pod_translated++;
 	else if (field == 2)
 		c->replies_translated++;
-	else
+	else if (field == 3)
 		c->sockets_translated++;
+	else if (field == 4)
+		c->ingress_delivered++;
+	else
+		c->ingress_isolated++;
 }
 
 static __always_inline void v4_mapped(__u8 *addr, __be32 v4)
@@ -347,10 +376,10 @@ static __always_inline __u16 csum_replace16(__u16 check, __u16 from, __u16 to)
 
 /*
  * XDP: a frame for a published port gets the pod's address and port as destination (checksums updated
- * incrementally: frames from a NIC carry complete checksums) and goes on to the stack, which forwards it to
- * the pod through the bridge, so the pod's host veth hooks (policy) see it as any packet for the pod.
+ * incrementally: frames from a NIC carry complete checksums). Returns the pod's host veth ifindex (0: not
+ * translated); the caller tells patu_tcx_ingress, which delivers it to the pod, through the skb metadata.
  */
-static __always_inline int xdp_publish(void *data, void *end)
+static __always_inline __u32 xdp_publish(void *data, void *end)
 {
 	struct flow_view v = {};
 	struct patu_xdp_port_dest *found, dest;
@@ -418,7 +447,7 @@ static __always_inline int xdp_publish(void *data, void *end)
 	}
 	ports[1] = bpf_htons(dest.port);
 	count_port(0);
-	return 1;
+	return dest.ifindex;
 }
 
 /*
@@ -660,6 +689,7 @@ int patu_xdp_ingress(struct xdp_md *ctx)
 	struct patu_xdp_config *config = config_of();
 	struct packet_facts facts = {};
 	__u32 slots = config ? config->rule_slots : 0;
+	__u32 translated_for;
 
 	if (parse(data, end, &facts)) {
 		for (__u32 i = 0; i < PATU_XDP_MAX_RULES && i < slots; i++) {
@@ -682,15 +712,108 @@ int patu_xdp_ingress(struct xdp_md *ctx)
 			return XDP_DROP;
 		}
 	}
-	xdp_publish(data, end);
+	translated_for = xdp_publish(data, end);
 	if (device)
 		device->passed_packets++;
+	if (translated_for && bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct patu_xdp_meta)) == 0) {
+		struct patu_xdp_meta *meta = (void *)(long)ctx->data_meta;
+
+		if ((void *)(meta + 1) <= (void *)(long)ctx->data) {
+			meta->magic = PATU_XDP_META_MAGIC;
+			meta->ifindex = translated_for;
+		}
+	}
 	return XDP_PASS;
+}
+
+/* Whether the policy bundle isolates the pod behind host veth ifindex for ingress (docs/veth-hooks.md). */
+static __always_inline int isolated(__u32 ifindex)
+{
+	__u32 zero = 0;
+	void *inner = bpf_map_lookup_elem(&policy_isolated, &zero);
+
+	return inner && bpf_map_lookup_elem(inner, &ifindex);
+}
+
+/*
+ * A packet from the network, already translated to a published port of the pod behind host veth ifindex,
+ * handed straight to the pod's eth0 (bpf_redirect_peer): routing, conntrack, the bridge and the host veth are
+ * skipped. What the forwarding path would have done is done here: the MACs become those the bridge would
+ * have put (source: the route's device, i.e. the pod's gateway; destination: the pod's neighbour entry, both
+ * from bpf_fib_lookup, which also says whether this device forwards at all), and the TTL or hop limit goes
+ * down by one. Left to the stack, unchanged: a pod policy isolates for ingress (its veth's egress hook, which
+ * a redirect skips, decides there), a pod whose neighbour entry is not resolved yet (the stack resolves it),
+ * a TTL about to expire (the stack answers with ICMP), and whatever the FIB does not route.
+ */
+static __always_inline int deliver_translated(struct __sk_buff *skb, __u32 ifindex)
+{
+	struct bpf_fib_lookup fib = {};
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	__u8 macs[12];
+	long rc;
+
+	if (isolated(ifindex)) {
+		count_port(5);
+		return PATU_TCX_NEXT;
+	}
+	if ((void *)(eth + 1) > end)
+		return PATU_TCX_NEXT;
+	fib.ifindex = skb->ingress_ifindex;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+		__be16 before, after;
+
+		if ((void *)(ip + 1) > end || ip->ttl <= 1)
+			return PATU_TCX_NEXT;
+		fib.family = 2; /* AF_INET */
+		fib.tos = ip->tos;
+		fib.l4_protocol = ip->protocol;
+		fib.ipv4_src = ip->saddr;
+		fib.ipv4_dst = ip->daddr;
+		rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+		if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+			return PATU_TCX_NEXT;
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+		ip = data + sizeof(struct ethhdr);
+		if ((void *)(ip + 1) > end)
+			return PATU_TCX_NEXT;
+		/* TTL and protocol share a 16-bit word of the header checksum. */
+		before = *(__be16 *)&ip->ttl;
+		after = bpf_htons(bpf_ntohs(before) - 0x0100);
+		bpf_l3_csum_replace(skb, sizeof(struct ethhdr) + offsetof(struct iphdr, check), before, after, sizeof(__u16));
+		bpf_skb_store_bytes(skb, sizeof(struct ethhdr) + offsetof(struct iphdr, ttl), &after, sizeof(after), 0);
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+		__u8 hops;
+
+		if ((void *)(ip6 + 1) > end || ip6->hop_limit <= 1)
+			return PATU_TCX_NEXT;
+		fib.family = 10; /* AF_INET6 */
+		fib.l4_protocol = ip6->nexthdr;
+		__builtin_memcpy(fib.ipv6_src, &ip6->saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, &ip6->daddr, 16);
+		hops = ip6->hop_limit - 1;
+		rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+		if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+			return PATU_TCX_NEXT;
+		bpf_skb_store_bytes(skb, sizeof(struct ethhdr) + offsetof(struct ipv6hdr, hop_limit), &hops, 1, 0);
+	} else {
+		return PATU_TCX_NEXT;
+	}
+	__builtin_memcpy(macs, fib.dmac, 6);
+	__builtin_memcpy(&macs[6], fib.smac, 6);
+	bpf_skb_store_bytes(skb, 0, macs, sizeof(macs), 0);
+	count_port(4);
+	return bpf_redirect_peer(ifindex, 0);
 }
 
 /*
  * tcx ingress of a device without native XDP, listed in publishDevices: the same translation of published
- * ports as patu_xdp_ingress makes, on the skb (no deny list here: that one needs XDP).
+ * ports as patu_xdp_ingress makes, on the skb, and the same hand-off to the pod as patu_tcx_ingress (no deny
+ * list here: that one needs XDP).
  */
 SEC("tc")
 int patu_tcx_publish(struct __sk_buff *skb)
@@ -718,7 +841,23 @@ int patu_tcx_publish(struct __sk_buff *skb)
 	remember(&v, &dest);
 	tc_rewrite(skb, &v, 1, dest.addr, dest.port);
 	count_port(0);
-	return PATU_TCX_NEXT;
+	return deliver_translated(skb, dest.ifindex);
+}
+
+/*
+ * tcx ingress of the ingress devices, right after their XDP program: a packet XDP translated for a published
+ * port (it says so in the skb metadata) goes straight to the pod. Everything else goes on to the stack.
+ */
+SEC("tc")
+int patu_tcx_ingress(struct __sk_buff *skb)
+{
+	struct patu_xdp_meta *meta = (void *)(long)skb->data_meta;
+	void *data = (void *)(long)skb->data;
+
+	/* The metadata is exactly what patu_xdp_ingress wrote (nothing else on this device writes any). */
+	if ((void *)(meta + 1) > data || meta->magic != PATU_XDP_META_MAGIC)
+		return PATU_TCX_NEXT;
+	return deliver_translated(skb, meta->ifindex);
 }
 
 /* ---- the node's own sockets ------------------------------------------------------------------------- */

@@ -119,12 +119,26 @@ struct patu_xdp_sock_flow {
 	__u8 pad[6];		/* offset 26 */
 };
 
-/* Value of port_counters (per CPU), entry 0.  Size 32. */
+/* Value of port_counters (per CPU), entry 0.  Size 48. */
 struct patu_xdp_port_counters {
 	__u64 ingress_translated;	/* offset 0: packets to a published port translated by XDP on an ingress device */
 	__u64 pod_translated;		/* offset 8: from a pod, translated on its host veth */
 	__u64 replies_translated;	/* offset 16: pod replies translated back on its host veth */
 	__u64 sockets_translated;	/* offset 24: connect/sendmsg of the node's own sockets */
+	__u64 ingress_delivered;	/* offset 32: translated from outside and handed straight to the pod (bpf_redirect_peer) */
+	__u64 ingress_isolated;		/* offset 40: translated from outside for a pod policy isolates: left to the stack */
 };
+
+/* What XDP on an ingress device tells the tcx program after it (skb metadata, bpf_xdp_adjust_meta): this
+ * packet was translated for a published port of the pod behind host veth ifindex.  Size 8. */
+#define PATU_XDP_META_MAGIC 0x50617475	/* "Patu" */
+struct patu_xdp_meta {
+	__u32 magic;		/* offset 0: PATU_XDP_META_MAGIC */
+	__u32 ifindex;		/* offset 4: the pod's host veth */
+};
+
+/* Pods the policy bundle isolates for ingress (its pinned map policy/ingress_isolated, docs/veth-hooks.md):
+ * key host veth ifindex, value 1.  Reached through the one-slot map of maps policy_isolated. */
+#define PATU_XDP_MAX_ISOLATED 4096
 
 #endif /* PATU_XDP_H */

@@ -119,6 +119,19 @@ port_counters() {
         [.[0].formatted.values[].value] | [(map(.ingress_translated) | add), (map(.pod_translated) | add),
          (map(.replies_translated) | add), (map(.sockets_translated) | add)] | @tsv'
 }
+# port_counters' fast path from the ingress devices, summed over CPUs: ingress_delivered ingress_isolated
+fast_path() {
+    bpftool -j map dump pinned "$BPFFS/xdp/port_counters" | jq -r '
+        [.[0].formatted.values[].value] | [(map(.ingress_delivered) | add), (map(.ingress_isolated) | add)] | @tsv'
+}
+tx_packets() { cat "/sys/class/net/$1/statistics/tx_packets"; }
+quiet() { # quiet DEVICE: waits (up to 5 s) until DEVICE has transmitted nothing for 0.5 s (connections closed)
+    local before after i
+    for i in $(seq 10); do
+        before=$(tx_packets "$1"); sleep 0.5; after=$(tx_packets "$1")
+        [ "$before" = "$after" ] && return
+    done
+}
 # port_map entries publishing host port $1
 port_entries() {
     bpftool -j map dump pinned "$BPFFS/xdp/port_map" | jq --argjson p "$1" '[.[] | select(.formatted.key.port == $p)] | length'
@@ -159,6 +172,15 @@ entries=$(port_entries "$HOST_PORT")
 read -r in0 pod0 rep0 sock0 < <(port_counters)
 g_out=$(read_greeting from_outside "$out_net.1" "$HOST_PORT")
 read -r in1 pod1 rep1 sock1 < <(port_counters)
+# Once the container's neighbour entry exists (the connection above resolved it through the stack), what the
+# outside sends to the published port goes straight to the container: the fast path counts it, the bridge's
+# port to the container (its host veth) transmits none of it.
+quiet "$veth_c"
+read -r fast0 iso0 < <(fast_path); tx0=$(tx_packets "$veth_c")
+g_fast=$(read_greeting from_outside "$out_net.1" "$HOST_PORT")
+quiet "$veth_c"
+read -r fast1 iso1 < <(fast_path); tx1=$(tx_packets "$veth_c")
+read -r in1 pod1 rep1 sock1 < <(port_counters)
 g_out2=$(read_greeting from_outside2 "$out2_net.1" "$HOST_PORT")
 read -r in1b pod1b rep1b sock1b < <(port_counters)
 g_node_lo=$(read_greeting from_node 127.0.0.1 "$HOST_PORT")
@@ -174,6 +196,7 @@ echo "== published port without portmap: report"
 printf '  %-34s %s\n' "container" "$ctr  $ip_c  host veth $veth_c"
 printf '  %-34s %s\n' "published" "any node address:$HOST_PORT -> $ip_c:$PORT ($entries port_map entries)"
 printf '  %-34s %s\n' "from outside ($out_net.2 -> .1)" "'$g_out'  (XDP translated $((in1 - in0)), replies back $((rep1 - rep0)))"
+printf '  %-34s %s\n' "from outside, again" "'$g_fast'  (straight to the container $((fast1 - fast0)), through the bridge $((tx1 - tx0)))"
 printf '  %-34s %s\n' "from outside 2 ($out2_net.2 -> .1)" "'$g_out2'  (tcx on publish device $OUT2_HOST translated $((in1b - in1)))"
 printf '  %-34s %s\n' "from the node, 127.0.0.1 / $gw" "'$g_node_lo' / '$g_node_gw'  (sockets translated $((sock2 - sock1)))"
 printf '  %-34s %s\n' "from another container, $gw" "'$g_pod'  (translated on its veth $((pod3 - pod2)), replies back $((rep3 - rep2)))"
@@ -183,6 +206,10 @@ echo
 errors=()
 [ "$g_out" = hello-from-the-container ] || errors+=("from outside: read '$g_out'")
 [ "$g_out2" = hello-from-the-container ] || errors+=("from outside over the publish device: read '$g_out2'")
+[ "$g_fast" = hello-from-the-container ] || errors+=("from outside, again: read '$g_fast'")
+# A connection sends at least its SYN, an ACK with data or the FIN, and the last ACK to the container.
+{ [ $((fast1 - fast0)) -ge 3 ] && [ $((tx1 - tx0)) -le 1 ]; } \
+    || errors+=("the outside's packets did not take the fast path: $((fast1 - fast0)) delivered straight, $((tx1 - tx0)) through the bridge")
 [ $((in1b - in1)) -ge 1 ] || errors+=("the second outside's connection was not translated on the publish device")
 [ "$g_node_lo" = hello-from-the-container ] || errors+=("from the node to 127.0.0.1: read '$g_node_lo'")
 [ "$g_node_gw" = hello-from-the-container ] || errors+=("from the node to $gw: read '$g_node_gw'")
@@ -198,6 +225,7 @@ if [ ${#errors[@]} -gt 0 ]; then
 fi
 log "OK: the published port answered from outside, from the node and from another container, with nothing in iptables or nftables"
 log "OK: a device without XDP in publishDevices reached the published port through tcx"
+log "OK: the outside's packets went straight to the container (bpf_redirect_peer), not through the bridge"
 
 # --- the feature stopped and started: the ports go with it and come back with the replayed pods -------------
 shell() { "$TMP/patu/cni/patu" --shell "$1"; }
@@ -224,11 +252,16 @@ for i in $(seq 50); do   # in force within 10 s (the engine applies a change wit
     [ -z "$(from_outside "$out_net.1" "$HOST_PORT" 2>/dev/null || true)" ] && { denied=1; break; }
     sleep 0.2
 done
+read -r fast2 iso2 < <(fast_path)
 g_out_denied=$(from_outside "$out_net.1" "$HOST_PORT" 2>/dev/null || true)
+read -r fast3 iso3 < <(fast_path)
 g_pod_denied=$(from_pod "$gw" "$HOST_PORT" 2>/dev/null || true)
 rm -f "$policy_dir/deny.yaml"
 g_out_again=$(read_greeting from_outside "$out_net.1" "$HOST_PORT")
 [ "$denied" = 1 ] && [ -z "$g_out_denied" ] || fail "with ingress denied, the outside still read the container through its published port"
+# The fast path would skip the veth's policy: it left the isolated container's packets to the stack.
+{ [ $((iso3 - iso2)) -ge 1 ] && [ "$fast3" = "$fast2" ]; } \
+    || fail "the fast path did not leave the isolated container's packets to the stack (isolated $((iso3 - iso2)), delivered $((fast3 - fast2)))"
 [ -z "$g_pod_denied" ] || fail "with ingress denied, another container still read '$g_pod_denied' through the published port"
 [ "$g_out_again" = hello-from-the-container ] || fail "with the policy removed, the outside read '$g_out_again'"
 log "OK: a policy denying the container's ingress denied its published port (outside and other containers); removed, the port answered again"

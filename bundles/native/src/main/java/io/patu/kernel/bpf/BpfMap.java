@@ -37,6 +37,7 @@ public final class BpfMap implements AutoCloseable {
     // struct bpf_map_info (linux/bpf.h): offsets of the fields read by openPinned.
     private static final int MAP_INFO_SIZE = 88;
     private static final int MAP_INFO_TYPE = 0;
+    private static final int MAP_INFO_ID = 4;
     private static final int MAP_INFO_KEY_SIZE = 8;
     private static final int MAP_INFO_VALUE_SIZE = 12;
     private static final int MAP_INFO_NAME = 24;
@@ -108,6 +109,19 @@ public final class BpfMap implements AutoCloseable {
         }
         owner.ensureOpen();
         return LibBpf.bpfMapFd(map);
+    }
+
+    /**
+     * The map's kernel id (bpf_map_info.id): what a lookup in a map of maps answers for the map it holds,
+     * and how two descriptors are told to be the same map.
+     */
+    public int id() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment info = arena.allocate(MAP_INFO_SIZE, 8);
+            MemorySegment length = arena.allocateFrom(JAVA_INT, MAP_INFO_SIZE);
+            LibBpf.check(LibBpf.bpfObjGetInfoByFd(fd(), info, length), "bpf_obj_get_info_by_fd(" + name + ")");
+            return info.get(JAVA_INT, MAP_INFO_ID);
+        }
     }
 
     public int keySize() {

@@ -3,5 +3,5 @@
  * bundles use these classes and never see a method handle.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.2.0")
+@org.osgi.annotation.versioning.Version("1.3.0")
 package io.patu.kernel.bpf;

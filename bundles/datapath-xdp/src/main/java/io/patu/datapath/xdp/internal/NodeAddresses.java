@@ -25,15 +25,19 @@ final class NodeAddresses implements AutoCloseable {
 
     private final BpfMap map;
     private final int periodSeconds;
+    /** Run on the same timer: another cheap follow-up of the host's state (policy's pinned map). */
+    private final Runnable alongside;
     private ScheduledExecutorService timer;
 
-    NodeAddresses(BpfMap map, int periodSeconds) {
+    NodeAddresses(BpfMap map, int periodSeconds, Runnable alongside) {
         this.map = map;
         this.periodSeconds = periodSeconds;
+        this.alongside = alongside;
     }
 
     synchronized void start() {
         refresh();
+        alongside.run();
         if (periodSeconds > 0) {
             timer = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread thread = new Thread(r, "patu-xdp-node-addresses");
@@ -78,6 +82,7 @@ final class NodeAddresses implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "cannot read the node's addresses", e);
         }
+        alongside.run(); // reports its own failures
     }
 
     private static List<Byte> asList(byte[] bytes) {

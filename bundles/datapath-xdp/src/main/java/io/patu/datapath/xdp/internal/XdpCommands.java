@@ -114,7 +114,9 @@ public final class XdpCommands {
     String ports() {
         long[] counters = datapath.portCounters();
         String translated = "translated: " + counters[0] + " from ingress devices, " + counters[1] + " from pods, "
-                + counters[2] + " replies, " + counters[3] + " node sockets";
+                + counters[2] + " replies, " + counters[3] + " node sockets\n"
+                + "from ingress devices: " + counters[4] + " delivered straight to the pod (bpf_redirect_peer), "
+                + counters[5] + " left to the stack (pod isolated by policy)";
         List<List<String>> rows = new ArrayList<>();
         for (XdpDatapath.PublishedPort port : datapath.publishedPorts()) {
             rows.add(List.of(port.mapping().protocol(), port.mapping().host().map(XdpCommands::text)

@@ -59,6 +59,9 @@ import io.patu.kernel.netlink.RtNetlink;
 public final class XdpDatapath implements Datapath, PodListener {
     public static final String PID = "io.patu.datapath.xdp";
     public static final String FEATURE = "xdp";
+    /** Where the policy bundle pins its maps, under bpffsDir, and the one fast paths consult (docs/veth-hooks.md). */
+    static final String POLICY_FEATURE = "policy";
+    static final String POLICY_ISOLATED_MAP = "ingress_isolated";
     private static final Logger LOG = Logger.getLogger(XdpDatapath.class.getName());
     private static final Path BPFFS_MOUNT = Path.of("/sys/fs/bpf");
 
@@ -83,7 +86,8 @@ public final class XdpDatapath implements Datapath, PodListener {
         String nodeCgroup() default "";
 
         @AttributeDefinition(description = "seconds between two readings of the node's addresses, on which ports "
-                + "published on every address answer", required = false)
+                + "published on every address answer, and of the policy feature's pinned ingress_isolated, which the "
+                + "published ports' fast path consults", required = false)
         int nodeAddressSeconds() default 5;
 
         @AttributeDefinition(description = "devices without native XDP on which traffic from the network reaches "
@@ -123,6 +127,11 @@ public final class XdpDatapath implements Datapath, PodListener {
     /** Devices with the tcx translation of published ports: name -> ifindex; guarded by this. */
     private final Map<String, Integer> publishDevices = new LinkedHashMap<>();
     private volatile String publishError;
+    /** The policy bundle's map of pods isolated for ingress (docs/veth-hooks.md), by path: no class of it is used. */
+    private final Path policyPin;
+    private volatile String policyError;
+    /** Follows policy's pins as they change; null when inotify was refused (the timer still follows them). */
+    private final PolicyPinWatch policyPins;
 
     /**
      * Starts the datapath. An ingress configuration that cannot be applied (unknown device, a driver without
@@ -133,17 +142,20 @@ public final class XdpDatapath implements Datapath, PodListener {
     public XdpDatapath(Config config) {
         Bpffs.ensureMounted(BPFFS_MOUNT);
         this.kernel = XdpKernelState.load(Path.of(config.bpffsDir(), FEATURE));
-        this.nodeAddresses = new NodeAddresses(kernel.nodeAddrs, config.nodeAddressSeconds());
+        this.policyPin = Path.of(config.bpffsDir(), POLICY_FEATURE, POLICY_ISOLATED_MAP);
+        this.nodeAddresses = new NodeAddresses(kernel.nodeAddrs, config.nodeAddressSeconds(), this::followPolicy);
         try {
             removeStaleLinks(configuredIfindexes(config), configuredPublishIfindexes(config));
             // Ports a previous agent published stay in the pinned port_map across a restart (they keep answering);
             // the replayed pods take their entries over.
             kernel.attachSockets(config.nodeCgroup().isBlank() ? CgroupV2.ensureMounted() : Path.of(config.nodeCgroup()));
-            nodeAddresses.start();
+            nodeAddresses.start(); // follows policy's pin once, too
+            policyPins = PolicyPinWatch.start(policyPin.getParent(), this::followPolicy);
             if (!applyOrReport(config, "xdp ingress configuration refused, no ingress device or deny rule is in force")) {
                 // Neither the refused configuration nor what a previous agent left pinned stays in force.
                 for (String name : kernel.pinnedLinks()) {
-                    if (name.startsWith(XdpKernelState.INGRESS_LINK_PREFIX)) {
+                    if (name.startsWith(XdpKernelState.INGRESS_LINK_PREFIX)
+                            || name.startsWith(XdpKernelState.HANDOFF_LINK_PREFIX)) {
                         kernel.removeStalePin(name);
                     }
                 }
@@ -151,7 +163,7 @@ public final class XdpDatapath implements Datapath, PodListener {
             }
             applyPublishOrReport(config);
         } catch (RuntimeException e) {
-            nodeAddresses.close();
+            closeFollowers();
             kernel.removeAll();
             throw e;
         }
@@ -233,6 +245,10 @@ public final class XdpDatapath implements Datapath, PodListener {
         if (publish != null) {
             problems.add("publishDevices was refused: " + publish);
         }
+        String policy = policyError;
+        if (policy != null) {
+            problems.add(policy);
+        }
         return problems;
     }
 
@@ -254,13 +270,20 @@ public final class XdpDatapath implements Datapath, PodListener {
 
     /** Stops the datapath and removes its objects, as stopping the bundle does. */
     void close() {
-        nodeAddresses.close();
+        closeFollowers();
         kernel.removeAll();
+    }
+
+    private void closeFollowers() {
+        nodeAddresses.close();
+        if (policyPins != null) {
+            policyPins.close();
+        }
     }
 
     /** Lets go of the objects and leaves them working, as stopping the agent does. */
     void keepForRestart() {
-        nodeAddresses.close();
+        closeFollowers();
         kernel.keepForRestart();
     }
 
@@ -274,8 +297,32 @@ public final class XdpDatapath implements Datapath, PodListener {
         return FEATURE;
     }
 
+    /**
+     * Makes the fast path of published ports consult the policy bundle's ingress_isolated as it is pinned now.
+     * Called at activation, when policy's pin directory changes (inotify), on every pod ADD and every
+     * {@code nodeAddressSeconds}: the policy bundle may start after this one or re-create its map, and this
+     * bundle does not depend on it.
+     */
+    void followPolicy() {
+        try {
+            String change = kernel.followPolicy(policyPin);
+            if (change != null) {
+                LOG.info(change);
+            }
+            policyError = null;
+        } catch (RuntimeException e) {
+            String error = "cannot consult " + policyPin + " (" + e.getMessage() + "): pods policy isolates may be"
+                    + " reached through published ports without their veth's policy";
+            if (!error.equals(policyError)) {
+                LOG.severe(error);
+            }
+            policyError = error;
+        }
+    }
+
     @Override
     public void podAdded(Pod pod) {
+        followPolicy();
         for (PodAddress address : pod.addresses()) {
             kernel.podDest.update(XdpLayouts.podKey(address.address()), XdpLayouts.podDest(pod.hostIfIndex(), pod.mac()),
                     BpfMap.ANY);
@@ -401,10 +448,19 @@ public final class XdpDatapath implements Datapath, PodListener {
         return List.copyOf(ports.values());
     }
 
-    /** The port translation counters, summed over CPUs: ingress, from pods, replies, node sockets. */
+    /** The id of the map the fast path consults for policy's isolated pods, if any. */
+    Optional<Integer> followedPolicyMap() {
+        return kernel.policyIsolated.lookup(XdpLayouts.u32(0)).map(XdpLayouts::u32);
+    }
+
+    /**
+     * The port translation counters, summed over CPUs: translated on ingress devices, from pods, replies, node
+     * sockets; then of those from ingress devices, delivered straight to the pod, and left to the stack because
+     * policy isolates the pod.
+     */
     long[] portCounters() {
         return kernel.portCounters.lookup(XdpLayouts.u32(0))
-                .map(v -> XdpLayouts.sumPerCpu(v, XdpLayouts.PORT_COUNTERS, cpus)).orElse(new long[4]);
+                .map(v -> XdpLayouts.sumPerCpu(v, XdpLayouts.PORT_COUNTERS, cpus)).orElse(new long[6]);
     }
 
     private static List<Byte> bytes(byte[] array) {
@@ -449,6 +505,8 @@ public final class XdpDatapath implements Datapath, PodListener {
         counters.put("ports_pod_translated", translated[1]);
         counters.put("ports_replies_translated", translated[2]);
         counters.put("ports_sockets_translated", translated[3]);
+        counters.put("ports_ingress_delivered", translated[4]);
+        counters.put("ports_ingress_isolated", translated[5]);
         return counters;
     }
 
@@ -658,8 +716,11 @@ public final class XdpDatapath implements Datapath, PodListener {
         try {
             kernel.deviceCounters.update(XdpLayouts.u32(ifindex),
                     XdpLayouts.zeroPerCpu(XdpLayouts.DEVICE_COUNTERS, cpus), BpfMap.ANY);
+            // The hand-off first: from the XDP program's first translated packet on, someone delivers it.
+            kernel.attachHandoff(ifindex);
             kernel.attachIngress(ifindex);
         } catch (NativeException e) {
+            kernel.detachIngress(ifindex);
             kernel.deviceCounters.delete(XdpLayouts.u32(ifindex));
             if (e.errno() == Errno.ENOTSUP) {
                 throw new IllegalArgumentException("ingress device '" + name + "' (" + driverOf(name)

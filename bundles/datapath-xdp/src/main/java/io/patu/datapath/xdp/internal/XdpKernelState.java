@@ -33,6 +33,11 @@ final class XdpKernelState {
     static final String INGRESS_LINK_PREFIX = "link_ingress_";
     /** The node's socket hooks on the configured cgroup: {@code link_sock_<hook>}, e.g. link_sock_connect4. */
     static final String SOCK_LINK_PREFIX = "link_sock_";
+    /**
+     * The delivery of published ports on the tcx ingress of each ingress device, after its XDP program:
+     * {@code link_handoff_<ifindex>}.
+     */
+    static final String HANDOFF_LINK_PREFIX = "link_handoff_";
     /** Published ports on a device without native XDP: tcx ingress, {@code link_publish_<ifindex>}. */
     static final String PUBLISH_LINK_PREFIX = "link_publish_";
     /** The socket hooks, by link name suffix: the program is patu_sock_<hook>. */
@@ -51,7 +56,10 @@ final class XdpKernelState {
     final BpfMap sockNatBack;
     final BpfMap nodeAddrs;
     final BpfMap portCounters;
+    /** Slot 0: the policy bundle's ingress_isolated map, while its pin exists. */
+    final BpfMap policyIsolated;
     final BpfProgram deliver;
+    final BpfProgram handoff;
     final BpfProgram ingress;
     final BpfProgram publish;
     private final BpfObject object;
@@ -75,7 +83,9 @@ final class XdpKernelState {
         this.sockNatBack = object.map("sock_nat_back");
         this.nodeAddrs = object.map("node_addrs");
         this.portCounters = object.map("port_counters");
+        this.policyIsolated = object.map("policy_isolated");
         this.deliver = object.program("patu_tcx_deliver");
+        this.handoff = object.program("patu_tcx_ingress");
         this.ingress = object.program("patu_xdp_ingress");
         this.publish = object.program("patu_tcx_publish");
     }
@@ -131,7 +141,44 @@ final class XdpKernelState {
         attach(INGRESS_LINK_PREFIX + ifindex, pin -> ingress.attachXdp(ifindex, pin));
     }
 
-    /** Puts the published-port translation on the tcx ingress of a device without native XDP. */
+    /**
+     * Puts the hand-off of published ports (what XDP translated goes straight to the pod) on the tcx ingress of
+     * an ingress device.
+     */
+    void attachHandoff(int ifindex) {
+        attach(HANDOFF_LINK_PREFIX + ifindex, pin -> handoff.attachTcx(ifindex, AttachType.TCX_INGRESS, false, pin));
+    }
+
+    void detachHandoff(int ifindex) {
+        release(HANDOFF_LINK_PREFIX + ifindex);
+    }
+
+    /**
+     * Makes slot 0 of policy_isolated hold the map pinned at {@code pin} (the policy bundle's ingress_isolated),
+     * or nothing when there is no such pin. Cheap when nothing changed: one stat, one open, two id reads.
+     * Returns a description of what changed, or null.
+     */
+    synchronized String followPolicy(Path pin) {
+        byte[] slot = XdpLayouts.u32(0);
+        Optional<byte[]> held = policyIsolated.lookup(slot);
+        if (!Files.exists(pin)) {
+            if (held.isPresent()) {
+                policyIsolated.delete(slot);
+                return "policy's " + pin + " is gone: every published port is delivered by the fast path";
+            }
+            return null;
+        }
+        try (BpfMap isolated = BpfMap.openPinned(pin)) {
+            int id = isolated.id();
+            if (held.isPresent() && XdpLayouts.u32(held.get()) == id) {
+                return null;
+            }
+            // A map of maps takes the map's descriptor and answers lookups with its id.
+            policyIsolated.update(slot, XdpLayouts.u32(isolated.fd()), BpfMap.ANY);
+            return "following policy's " + pin + " (map " + id + "): pods it isolates for ingress are left to the stack";
+        }
+    }
+
     void attachPublish(int ifindex) {
         attach(PUBLISH_LINK_PREFIX + ifindex, pin -> publish.attachTcx(ifindex, AttachType.TCX_INGRESS, false, pin));
     }
@@ -167,6 +214,9 @@ final class XdpKernelState {
         if (linkName.startsWith(PUBLISH_LINK_PREFIX)) {
             return publish;
         }
+        if (linkName.startsWith(HANDOFF_LINK_PREFIX)) {
+            return handoff;
+        }
         if (linkName.startsWith(SOCK_LINK_PREFIX)) {
             return object.program("patu_sock_" + linkName.substring(SOCK_LINK_PREFIX.length()));
         }
@@ -200,8 +250,13 @@ final class XdpKernelState {
         release(POD_LINK_PREFIX + ifindex);
     }
 
+    /** Removes the XDP program of an ingress device and the hand-off after it. */
     void detachIngress(int ifindex) {
-        release(INGRESS_LINK_PREFIX + ifindex);
+        try {
+            release(INGRESS_LINK_PREFIX + ifindex);
+        } finally {
+            release(HANDOFF_LINK_PREFIX + ifindex);
+        }
     }
 
 
@@ -313,7 +368,7 @@ final class XdpKernelState {
 
     private static boolean isLinkName(String name) {
         return name.startsWith(POD_LINK_PREFIX) || name.startsWith(INGRESS_LINK_PREFIX) || name.startsWith(SOCK_LINK_PREFIX)
-                || name.startsWith(PUBLISH_LINK_PREFIX);
+                || name.startsWith(PUBLISH_LINK_PREFIX) || name.startsWith(HANDOFF_LINK_PREFIX);
     }
 
     static boolean isNotSupported(NativeException e) {

@@ -90,7 +90,9 @@ final class XdpLayouts {
             JAVA_LONG.withName("ingress_translated"),
             JAVA_LONG.withName("pod_translated"),
             JAVA_LONG.withName("replies_translated"),
-            JAVA_LONG.withName("sockets_translated")).withName("patu_xdp_port_counters");
+            JAVA_LONG.withName("sockets_translated"),
+            JAVA_LONG.withName("ingress_delivered"),
+            JAVA_LONG.withName("ingress_isolated")).withName("patu_xdp_port_counters");
 
     /** Every struct shared with the kernel side, for the layout test. */
     static final List<StructLayout> ALL = List.of(POD_KEY, POD_DEST, POD_COUNTERS, RULE, RULE_COUNTERS,

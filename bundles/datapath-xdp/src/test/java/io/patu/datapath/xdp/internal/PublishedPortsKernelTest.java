@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 import org.junit.jupiter.api.AfterEach;
@@ -55,16 +56,16 @@ class PublishedPortsKernelTest {
     @BeforeEach
     void createNode() throws Exception {
         Bpffs.ensureMounted(Bpffs.DEFAULT_MOUNT);
-        net = new PodNet("pp");
-        bpffsDir = Bpffs.DEFAULT_MOUNT.resolve("pp-" + net.id);
+        net = new PodNet("ppub");
+        bpffsDir = Bpffs.DEFAULT_MOUNT.resolve("ppub-" + net.id);
         server = net.addPod("s");
         client = net.addPod("c");
         for (PodNet.TestPod pod : List.of(server, client)) {
             // Answers to the outside's IPv6 address leave through the gateway too.
             Commands.check("ip", "-n", pod.netnsName(), "-6", "route", "add", "default", "via", net.v6Prefix + "1");
         }
-        ingress = "ppo" + net.id;
-        String outsideName = "pp-" + net.id + "-out";
+        ingress = "ppubo" + net.id;
+        String outsideName = "ppub-" + net.id + "-out";
         outside = NetNs.create(outsideName);
         net.own(ingress, outsideName);
         String v4 = "10.233." + Integer.parseInt(net.id.substring(0, 2), 16) + ".";
@@ -100,7 +101,12 @@ class PublishedPortsKernelTest {
     }
 
     private XdpDatapath start() {
+        return start(5);
+    }
+
+    private XdpDatapath start(int nodeAddressSeconds) {
         Map<String, Object> properties = new HashMap<>();
+        properties.put("nodeAddressSeconds", nodeAddressSeconds);
         properties.put("bpffsDir", bpffsDir.toString());
         properties.put("nodeCgroup", net.cgroup.toString());
         properties.put("ingressDevices", new String[] {ingress});
@@ -178,6 +184,145 @@ class PublishedPortsKernelTest {
         assertThrows(IOException.class, () -> EchoServers.tcp(outside, node4, 8080, "gone"), "nothing answers any more");
     }
 
+    /**
+     * What arrives from outside for a published port is handed straight to the pod (patu_tcx_ingress after the
+     * XDP translation): the fast path's counter grows by every packet while the pod's host veth, the bridge's
+     * port to it, transmits none of them; answers come back right, IPv4 and IPv6, TCP and UDP. A pod the policy
+     * bundle isolates for ingress (an entry in its pinned ingress_isolated, which may appear, change and be
+     * re-created at any time) is left to the stack, where its veth's policy decides.
+     */
+    @Test
+    void publishedPortsFromOutsideGoStraightToThePodUnlessPolicyIsolatesIt() throws Exception {
+        // No timer: policy's pins are followed as they change (inotify), which is what this test shows.
+        datapath = start(0);
+        datapath.podAdded(publishing(server));
+        // The first exchange of each family resolves the pod's neighbour entry through the stack.
+        EchoServers.udp(outside, node4, 8053, "warm4");
+        EchoServers.udp(outside, node6, 8053, "warm6");
+
+        // In the pod: what arrives as the forwarding path would have made it (TTL / hop limit down by one from the
+        // sender's 64, the gateway's MAC as source, the pod's as destination), counted per family.
+        String bridgeMac = Commands.check("cat", "/sys/class/net/" + net.bridge + "/address").strip();
+        String match = "ether saddr " + bridgeMac + " ether daddr " + server.pod().mac() + " counter";
+        Commands.check("ip", "netns", "exec", server.netnsName(), "nft", "add table inet ppub_seen;"
+                + " add chain inet ppub_seen input { type filter hook input priority 0; policy accept; };"
+                + " add rule inet ppub_seen input udp dport 53 ip ttl 63 " + match + ";"
+                + " add rule inet ppub_seen input udp dport 53 ip6 hoplimit 63 " + match);
+        long[] before = datapath.portCounters();
+        long bridged = PodNet.stat(server.hostVeth(), "tx_packets");
+        int datagrams = 0;
+        for (int i = 0; i < 20; i++) {
+            for (InetAddress node : List.of(node4, node6)) {
+                assertEquals("echo:f" + i + " from " + node.getHostAddress() + ":8053", EchoServers.udp(outside, node, 8053, "f" + i));
+                datagrams++;
+            }
+        }
+        for (int i = 0; i < 3; i++) {
+            assertEquals("echo:t4", EchoServers.tcp(outside, node4, 8080, "t4"));
+            assertEquals("echo:t6", EchoServers.tcp(outside, node6, 8080, "t6"));
+        }
+        long[] after = datapath.portCounters();
+        List<Long> seen = java.util.regex.Pattern.compile("counter packets (\\d+)")
+                .matcher(Commands.check("ip", "netns", "exec", server.netnsName(), "nft", "list", "chain", "inet", "ppub_seen", "input"))
+                .results().map(m -> Long.parseLong(m.group(1))).toList();
+        assertEquals(List.of(20L, 20L), seen, "IPv4 and IPv6 datagrams with TTL / hop limit 63 and the forwarding path's MACs");
+        // Each TCP connection sends at least its SYN, its data and its FIN (with ACKs) to the pod.
+        long sent = datagrams + 6 * 3;
+        assertTrue(after[4] - before[4] >= sent, "delivered straight to the pod: " + (after[4] - before[4]) + " of at least " + sent);
+        long throughBridge = PodNet.stat(server.hostVeth(), "tx_packets") - bridged;
+        assertTrue(throughBridge < 10, throughBridge + " packets reached the pod through the bridge, not the fast path");
+        assertTrue(new XdpCommands(datapath).xdp().contains((after[4]) + " delivered straight to the pod"));
+        assertTrue(datapath.links().contains("link_handoff_" + ifindexOf(ingress)), datapath.links().toString());
+
+        // Policy (started after this feature) isolates the pod: its packets are left to the stack.
+        Path policy = bpffsDir.resolve("policy");
+        Files.createDirectories(policy);
+        Path isolatedPin = policy.resolve("ingress_isolated");
+        createIsolatedMap(isolatedPin);
+        isolate(isolatedPin, server.pod().hostIfIndex());
+        awaitFollowed(Optional.of(idOf(isolatedPin)));
+        assertLeftToTheStack("isolated");
+
+        // The entry goes: the fast path again.
+        onKey("delete", isolatedPin, server.pod().hostIfIndex());
+        long delivered = datapath.portCounters()[4];
+        assertEquals("echo:free from " + node4.getHostAddress() + ":8053", EchoServers.udp(outside, node4, 8053, "free"));
+        assertTrue(datapath.portCounters()[4] > delivered, "delivered straight again");
+
+        // Policy restarted: its directory and map go, a new map comes under the same pin, and is followed.
+        int first = idOf(isolatedPin);
+        Commands.check("rm", "-r", policy.toString());
+        awaitFollowed(Optional.empty());
+        Files.createDirectories(policy);
+        createIsolatedMap(isolatedPin);
+        isolate(isolatedPin, server.pod().hostIfIndex());
+        assertFalse(idOf(isolatedPin) == first, "a new map");
+        awaitFollowed(Optional.of(idOf(isolatedPin)));
+        assertLeftToTheStack("isolated again");
+
+        // Policy gone: nothing to consult, the fast path for everyone.
+        Files.delete(isolatedPin);
+        awaitFollowed(Optional.empty());
+        delivered = datapath.portCounters()[4];
+        assertEquals("echo:gone from " + node6.getHostAddress() + ":8053", EchoServers.udp(outside, node6, 8053, "gone"));
+        assertTrue(datapath.portCounters()[4] > delivered, "delivered straight with no policy");
+    }
+
+    private void awaitFollowed(Optional<Integer> map) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (!datapath.followedPolicyMap().equals(map)) {
+            assertTrue(System.nanoTime() < deadline, "policy's pin not followed within 10 s: holding "
+                    + datapath.followedPolicyMap() + ", expected " + map);
+            Thread.sleep(20);
+        }
+    }
+
+    private static int idOf(Path pin) {
+        try (io.patu.kernel.bpf.BpfMap map = io.patu.kernel.bpf.BpfMap.openPinned(pin)) {
+            return map.id();
+        }
+    }
+
+    private void assertLeftToTheStack(String message) throws Exception {
+        long[] before = datapath.portCounters();
+        long bridged = PodNet.stat(server.hostVeth(), "tx_packets");
+        for (InetAddress node : List.of(node4, node6)) {
+            assertEquals("echo:" + message + " from " + node.getHostAddress() + ":8053", EchoServers.udp(outside, node, 8053, message));
+        }
+        assertEquals("echo:" + message, EchoServers.tcp(outside, node4, 8080, message));
+        long[] after = datapath.portCounters();
+        assertEquals(before[4], after[4], message + ": nothing delivered by the fast path");
+        assertTrue(after[5] - before[5] >= 2 + 3, message + ": left to the stack " + (after[5] - before[5]));
+        assertTrue(PodNet.stat(server.hostVeth(), "tx_packets") - bridged >= 2 + 3, message + ": through the bridge");
+    }
+
+    /** The policy bundle's map, as it creates it (bpf/policy.bpf.c: hash, host veth ifindex -> 1). */
+    private static void createIsolatedMap(Path pin) {
+        Commands.check("bpftool", "map", "create", pin.toString(), "type", "hash", "key", "4", "value", "1", "entries",
+                "4096", "name", "ingress_isolated");
+    }
+
+    private static void isolate(Path pin, int ifindex) {
+        onKey("update", pin, ifindex, "value", "1");
+    }
+
+    private static void onKey(String operation, Path pin, int ifindex, String... rest) {
+        List<String> command = new java.util.ArrayList<>(List.of("bpftool", "map", operation, "pinned", pin.toString(), "key"));
+        command.addAll(List.of(le(ifindex)));
+        command.addAll(List.of(rest));
+        Commands.check(command.toArray(String[]::new));
+    }
+
+    /** A u32 as bpftool takes a key: four bytes, little-endian, in decimal. */
+    private static String[] le(int value) {
+        return new String[] {String.valueOf(value & 0xff), String.valueOf((value >> 8) & 0xff),
+                String.valueOf((value >> 16) & 0xff), String.valueOf((value >>> 24) & 0xff)};
+    }
+
+    private static int ifindexOf(String device) {
+        return Integer.parseInt(Commands.check("cat", "/sys/class/net/" + device + "/ifindex").strip());
+    }
+
     @Test
     void aHostPortHeldByAnotherPodIsRefusedAndNothingChanges() throws Exception {
         datapath = start();
@@ -209,8 +354,8 @@ class PublishedPortsKernelTest {
     @Test
     void aDeviceWithoutXdpServesPublishedPortsThroughTcx() throws Exception {
         // A second outside, on a device listed in publishDevices: tcx, not XDP, and partial checksums left on.
-        String device = "ppq" + net.id;
-        String name = "pp-" + net.id + "-o2";
+        String device = "ppubq" + net.id;
+        String name = "ppub-" + net.id + "-o2";
         Path second = NetNs.create(name);
         net.own(device, name);
         String v4 = "10.234." + Integer.parseInt(net.id.substring(0, 2), 16) + ".";
@@ -230,6 +375,14 @@ class PublishedPortsKernelTest {
         assertEquals("echo:tcx", EchoServers.tcp(second, node, 8080, "tcx"));
         assertEquals("echo:tu from " + node.getHostAddress() + ":8053", EchoServers.udp(second, node, 8053, "tu"));
         assertTrue(datapath.portCounters()[0] >= before + 2, "translated on the device's tcx ingress");
+        // Once the pod's neighbour entry exists, the translated packets go straight to it (bpf_redirect_peer).
+        long delivered = datapath.portCounters()[4];
+        long bridged = PodNet.stat(server.hostVeth(), "tx_packets");
+        for (int i = 0; i < 20; i++) {
+            assertEquals("echo:t" + i + " from " + node.getHostAddress() + ":8053", EchoServers.udp(second, node, 8053, "t" + i));
+        }
+        assertTrue(datapath.portCounters()[4] >= delivered + 20, "delivered by the fast path from tcx too");
+        assertTrue(PodNet.stat(server.hostVeth(), "tx_packets") - bridged < 10, "not through the bridge");
         assertFalse(Commands.check("ip", "link", "show", device).contains("xdp"), "no XDP on it");
         int ifindex = Integer.parseInt(Commands.check("cat", "/sys/class/net/" + device + "/ifindex").strip());
         assertTrue(datapath.links().contains("link_publish_" + ifindex), datapath.links().toString());

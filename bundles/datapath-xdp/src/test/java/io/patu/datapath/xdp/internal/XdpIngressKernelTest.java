@@ -173,7 +173,8 @@ class XdpIngressKernelTest {
             assertEquals(List.of(), datapath.deviceCounters(), "no ingress device");
             assertEquals(List.of(), datapath.ruleCounters(), "no deny rule");
             assertFalse(hasXdp(ingress), "no XDP left on " + ingress + " after: " + error);
-            assertTrue(datapath.links().stream().noneMatch(l -> l.startsWith("link_ingress_")), datapath.links().toString());
+            assertTrue(datapath.links().stream().noneMatch(l -> l.startsWith("link_ingress_") || l.startsWith("link_handoff_")),
+                    datapath.links().toString());
             datapath.podAdded(pod.pod());
             assertTrue(Files.exists(bpffsDir.resolve("xdp/link_pod_" + pod.pod().hostIfIndex())), "pods are served");
         } finally {
