@@ -116,12 +116,7 @@ public final class BpfMap implements AutoCloseable {
      * and how two descriptors are told to be the same map.
      */
     public int id() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment info = arena.allocate(MAP_INFO_SIZE, 8);
-            MemorySegment length = arena.allocateFrom(JAVA_INT, MAP_INFO_SIZE);
-            LibBpf.check(LibBpf.bpfObjGetInfoByFd(fd(), info, length), "bpf_obj_get_info_by_fd(" + name + ")");
-            return info.get(JAVA_INT, MAP_INFO_ID);
-        }
+        return LibBpf.objectInfoInt(fd(), MAP_INFO_SIZE, MAP_INFO_ID, name);
     }
 
     public int keySize() {

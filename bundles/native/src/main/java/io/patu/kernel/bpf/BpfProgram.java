@@ -163,12 +163,7 @@ public final class BpfProgram {
 
     /** The kernel's id of the loaded program (bpf_prog_info.id), as program queries and bpftool show it. */
     public int id() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment info = arena.allocate(PROG_INFO_SIZE, 8);
-            MemorySegment length = arena.allocateFrom(JAVA_INT, PROG_INFO_SIZE);
-            LibBpf.check(LibBpf.bpfObjGetInfoByFd(fd(), info, length), "bpf_obj_get_info_by_fd(" + name + ")");
-            return info.get(JAVA_INT, PROG_INFO_ID);
-        }
+        return LibBpf.objectInfoInt(fd(), PROG_INFO_SIZE, PROG_INFO_ID, name);
     }
 
     /**

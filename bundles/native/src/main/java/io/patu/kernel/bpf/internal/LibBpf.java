@@ -311,6 +311,19 @@ public final class LibBpf {
         }
     }
 
+    /**
+     * One {@code int} field of what {@code bpf_obj_get_info_by_fd} answers for a map, program or link (their
+     * ids sit at the same offset of each info struct), read into a buffer of that struct's size.
+     */
+    public static int objectInfoInt(int fd, long infoSize, long offset, String what) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment info = arena.allocate(infoSize, 8);
+            MemorySegment length = arena.allocateFrom(JAVA_INT, (int) infoSize);
+            check(bpfObjGetInfoByFd(fd, info, length), "bpf_obj_get_info_by_fd(" + what + ")");
+            return info.get(JAVA_INT, offset);
+        }
+    }
+
     private static final class bpf_program__name {
         static final MethodHandle HANDLE = Downcalls.downcall(Library.LOOKUP, "bpf_program__name",
                 FunctionDescriptor.of(ADDRESS, ADDRESS));
