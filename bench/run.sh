@@ -7,7 +7,9 @@
 #               MTU 65536): what two processes of one host get, the figure to
 #               reach where socket redirection does not already go beyond it
 #   patu-plain  two pods created by Patu's CNI plugin, agent running, its
-#               datapath-sockmap bundle stopped: no socket redirection
+#               datapath-sockmap and datapath-xdp bundles stopped: no socket
+#               redirection, no tcx delivery (the bridge; bench/packet-datapath.sh
+#               measures TCP through tcx delivery)
 #   patu-accel  two pods created by Patu's CNI plugin, socket redirection on
 # With --policy, two more (and the policy bundle stopped in the two above, so they
 # are "Patu without policy"):
