@@ -10,6 +10,8 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntConsumer;
 
 /**
  * A TCP stream whose every byte is checked: the client sends a deterministic pattern, the server
@@ -119,10 +121,16 @@ public final class StreamCheck {
 
     /** Checks the stream from pattern offset {@code start} until end of stream or {@code end}. */
     private static String verify(InputStream in, long start, long end) {
+        return verify(in, start, end, n -> { });
+    }
+
+    /** As {@link #verify(InputStream, long, long)}, telling {@code onRead} the size of each successful read. */
+    private static String verify(InputStream in, long start, long end, IntConsumer onRead) {
         byte[] buffer = new byte[256 * 1024];
         long offset = start;
         try {
             for (int n; offset < end && (n = in.read(buffer, 0, (int) Math.min(buffer.length, end - offset))) > 0; ) {
+                onRead.accept(n);
                 for (int i = 0; i < n; i++) {
                     if (buffer[i] != expected(offset + i)) {
                         return "CORRUPT at offset " + (offset + i);
@@ -148,12 +156,19 @@ public final class StreamCheck {
 
     /** Writes pattern offsets {@code start} to {@code end}, one write call per {@code writeSize} bytes. */
     private static void writePattern(OutputStream out, long start, long end, int writeSize) throws IOException {
+        writePattern(out, start, end, writeSize, () -> { });
+    }
+
+    /** As above, running {@code beforeWrite} before each write call (pacing). */
+    private static void writePattern(OutputStream out, long start, long end, int writeSize, Runnable beforeWrite)
+            throws IOException {
         byte[] chunk = new byte[writeSize];
         for (long offset = start; offset < end; offset += writeSize) {
             int n = (int) Math.min(writeSize, end - offset);
             for (int i = 0; i < n; i++) {
                 chunk[i] = expected(offset + i);
             }
+            beforeWrite.run();
             out.write(chunk, 0, n);
         }
     }
@@ -165,23 +180,17 @@ public final class StreamCheck {
             return;
         }
         long interval = writeSize * 8L * 1000 / mbits;
-        byte[] chunk = new byte[writeSize];
-        long next = System.nanoTime();
-        for (long offset = 0; offset < bytes; offset += writeSize) {
-            int n = (int) Math.min(writeSize, bytes - offset);
-            for (int i = 0; i < n; i++) {
-                chunk[i] = expected(offset + i);
-            }
-            long wait = next - System.nanoTime();
+        long[] next = {System.nanoTime()};
+        writePattern(out, 0, bytes, writeSize, () -> {
+            long wait = next[0] - System.nanoTime();
             if (wait > 0) {
-                java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                LockSupport.parkNanos(wait);
             } else if (wait < -10 * interval) {
                 // Behind by more than 10 writes: start the schedule again rather than burst.
-                next = System.nanoTime();
+                next[0] = System.nanoTime();
             }
-            out.write(chunk, 0, n);
-            next += interval;
-        }
+            next[0] += interval;
+        });
     }
 
     private static void serveGaps(InetAddress address, int port) throws IOException {
@@ -203,25 +212,7 @@ public final class StreamCheck {
             }, "gap-marks");
             marks.setDaemon(true);
             marks.start();
-            InputStream in = socket.getInputStream();
-            byte[] buffer = new byte[256 * 1024];
-            long offset = 0;
-            String verdict;
-            try {
-                for (int n; (n = in.read(buffer)) > 0; ) {
-                    gaps.read(n);
-                    for (int i = 0; i < n; i++) {
-                        if (buffer[i] != expected(offset + i)) {
-                            throw new IOException("CORRUPT at offset " + (offset + i));
-                        }
-                    }
-                    offset += n;
-                }
-                verdict = "OK " + offset;
-            } catch (IOException e) {
-                verdict = e.getMessage() != null && e.getMessage().startsWith("CORRUPT") ? e.getMessage()
-                        : "ERROR after " + offset + " bytes: " + e;
-            }
+            String verdict = verify(socket.getInputStream(), 0, Long.MAX_VALUE, gaps::read);
             synchronized (System.out) {
                 System.out.println(verdict);
                 System.out.flush();
