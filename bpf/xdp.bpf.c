@@ -221,25 +221,25 @@ static __always_inline int ports_published(void)
 	return config && config->ports_published;
 }
 
-static __always_inline void count_port(int field)
+/* The fields of struct patu_xdp_port_counters, in their order (each a __u64). */
+enum port_counter {
+	INGRESS_TRANSLATED,
+	POD_TRANSLATED,
+	REPLIES_TRANSLATED,
+	SOCKETS_TRANSLATED,
+	INGRESS_DELIVERED,
+	INGRESS_ISOLATED,
+};
+_Static_assert(sizeof(struct patu_xdp_port_counters) == (INGRESS_ISOLATED + 1) * sizeof(__u64),
+	       "enum port_counter names every field of struct patu_xdp_port_counters");
+
+static __always_inline void count_port(enum port_counter field)
 {
 	__u32 zero = 0;
-	struct patu_xdp_port_counters *c = bpf_map_lookup_elem(&port_counters, &zero);
+	__u64 *c = bpf_map_lookup_elem(&port_counters, &zero);
 
-	if (!c)
-		return;
-	if (field == 0)
-		c->ingress_translated++;
-	else if (field == 1)
-		c->pod_translated++;
-	else if (field == 2)
-		c->replies_translated++;
-	else if (field == 3)
-		c->sockets_translated++;
-	else if (field == 4)
-		c->ingress_delivered++;
-	else
-		c->ingress_isolated++;
+	if (c)
+		c[field]++;
 }
 
 static __always_inline void v4_mapped(__u8 *addr, __be32 v4)
@@ -446,7 +446,7 @@ static __always_inline __u32 xdp_publish(void *data, void *end)
 		*check = sum;
 	}
 	ports[1] = bpf_htons(dest.port);
-	count_port(0);
+	count_port(INGRESS_TRANSLATED);
 	return dest.ifindex;
 }
 
@@ -547,7 +547,7 @@ static __always_inline int tc_publish(struct __sk_buff *skb, struct flow_view *v
 		tc_rewrite(skb, v, 0, back.addr, back.port);
 		__builtin_memcpy(v->src, back.addr, 16);
 		v->sport = back.port;
-		count_port(2);
+		count_port(REPLIES_TRANSLATED);
 		return 1;
 	}
 	found = published(v->dst, v->dport, v->protocol, v->family);
@@ -558,7 +558,7 @@ static __always_inline int tc_publish(struct __sk_buff *skb, struct flow_view *v
 	tc_rewrite(skb, v, 1, dest.addr, dest.port);
 	__builtin_memcpy(v->dst, dest.addr, 16);
 	v->dport = dest.port;
-	count_port(1);
+	count_port(POD_TRANSLATED);
 	return 2;
 }
 
@@ -755,7 +755,7 @@ static __always_inline int deliver_translated(struct __sk_buff *skb, __u32 ifind
 	long rc;
 
 	if (isolated(ifindex)) {
-		count_port(5);
+		count_port(INGRESS_ISOLATED);
 		return PATU_TCX_NEXT;
 	}
 	if ((void *)(eth + 1) > end)
@@ -806,7 +806,7 @@ static __always_inline int deliver_translated(struct __sk_buff *skb, __u32 ifind
 	__builtin_memcpy(macs, fib.dmac, 6);
 	__builtin_memcpy(&macs[6], fib.smac, 6);
 	bpf_skb_store_bytes(skb, 0, macs, sizeof(macs), 0);
-	count_port(4);
+	count_port(INGRESS_DELIVERED);
 	return bpf_redirect_peer(ifindex, 0);
 }
 
@@ -840,7 +840,7 @@ int patu_tcx_publish(struct __sk_buff *skb)
 	dest = *found;
 	remember(&v, &dest);
 	tc_rewrite(skb, &v, 1, dest.addr, dest.port);
-	count_port(0);
+	count_port(INGRESS_TRANSLATED);
 	return deliver_translated(skb, dest.ifindex);
 }
 
@@ -908,7 +908,7 @@ static __always_inline int sock_publish4(struct bpf_sock_addr *ctx)
 	__builtin_memcpy(&pod, &dest.addr[12], 4);
 	ctx->user_ip4 = pod;
 	ctx->user_port = bpf_htons(dest.port);
-	count_port(3);
+	count_port(SOCKETS_TRANSLATED);
 	return 1;
 }
 
@@ -941,7 +941,7 @@ static __always_inline int sock_publish6(struct bpf_sock_addr *ctx)
 	ctx->user_ip6[2] = pod[2];
 	ctx->user_ip6[3] = pod[3];
 	ctx->user_port = bpf_htons(dest.port);
-	count_port(3);
+	count_port(SOCKETS_TRANSLATED);
 	return 1;
 }
 
