@@ -171,31 +171,50 @@ static __always_inline void v4_mapped(__u8 addr[16], __be32 ip4)
 	__builtin_memcpy(&addr[12], &ip4, 4);
 }
 
-/* Reads the transport ports (or the ICMP type) at offset l4 of the packet.
- * Bounds are the helper's: bpf_skb_load_bytes fails rather than reading past
- * the packet, and then the packet carries no ports. */
-static __always_inline int parse_l4(struct __sk_buff *skb, __u32 l4, struct tuple *t, int v6)
+/*
+ * len bytes of the packet at off: read in place where they lie in its linear
+ * part (headers a local socket wrote always do), else copied into buf by
+ * bpf_skb_load_bytes, whose bounds are the helper's.  NULL when the packet
+ * is shorter.  In place saves the helper call and the copy on every packet.
+ */
+static __always_inline const void *header(struct __sk_buff *skb, __u32 off, void *buf, __u32 len)
 {
-	__u8 hdr[14];
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	void *p = data + off;
+
+	if (p + len <= end)
+		return p;
+	if (bpf_skb_load_bytes(skb, off, buf, len))
+		return NULL;
+	return buf;
+}
+
+/* Reads the transport ports (or the ICMP type) at offset l4 of the packet;
+ * a packet too short for them carries no ports. */
+static __always_inline void parse_l4(struct __sk_buff *skb, __u32 l4, struct tuple *t, int v6)
+{
+	__u8 buf[14];
+	const __u8 *hdr;
 
 	switch (t->protocol) {
 	case IPPROTO_TCP:
-		if (bpf_skb_load_bytes(skb, l4, hdr, 14))
-			return -1;
+		hdr = header(skb, l4, buf, 14);
+		if (!hdr)
+			return;
 		t->tcp_flags = hdr[13];
-		/* fallthrough */
+		break;
 	case IPPROTO_UDP:
 	case IPPROTO_SCTP:
-		if (t->protocol != IPPROTO_TCP && bpf_skb_load_bytes(skb, l4, hdr, 4))
-			return -1;
-		t->sport = ((__u16)hdr[0] << 8) | hdr[1];
-		t->dport = ((__u16)hdr[2] << 8) | hdr[3];
-		t->has_ports = 1;
-		return 0;
+		hdr = header(skb, l4, buf, 4);
+		if (!hdr)
+			return;
+		break;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
-		if (bpf_skb_load_bytes(skb, l4, hdr, 6))
-			return -1;
+		hdr = header(skb, l4, buf, 6);
+		if (!hdr)
+			return;
 		/* Echo: the identifier stands for the requester's port, so a
 		 * reply finds its request's flow. */
 		if ((!v6 && hdr[0] == ICMP_ECHO) || (v6 && hdr[0] == ICMPV6_ECHO_REQUEST)) {
@@ -210,9 +229,13 @@ static __always_inline int parse_l4(struct __sk_buff *skb, __u32 l4, struct tupl
 		} else {
 			t->icmp_error = hdr[0] < 128;	/* ICMPv6 errors are types 1..127 */
 		}
-		return 0;
+		return;
+	default:
+		return;
 	}
-	return 0;
+	t->sport = ((__u16)hdr[0] << 8) | hdr[1];
+	t->dport = ((__u16)hdr[2] << 8) | hdr[3];
+	t->has_ports = 1;
 }
 
 /* Extension headers an IPv6 packet may carry before its transport header,
@@ -230,32 +253,32 @@ static __always_inline enum parse_result parse_packet(struct __sk_buff *skb, str
 {
 	__builtin_memset(t, 0, sizeof(*t));
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		struct iphdr ip;
+		struct iphdr buf;
+		const struct iphdr *ip = header(skb, ETH_HLEN, &buf, sizeof(buf));
 
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)))
+		if (!ip || ip->ihl < 5)
 			return PARSE_DROP;
-		if (ip.ihl < 5)
-			return PARSE_DROP;
-		v4_mapped(t->src, ip.saddr);
-		v4_mapped(t->dst, ip.daddr);
-		t->protocol = ip.protocol;
+		v4_mapped(t->src, ip->saddr);
+		v4_mapped(t->dst, ip->daddr);
+		t->protocol = ip->protocol;
 		/* A later fragment carries no transport header; the first one
 		 * was decided, and without it nothing reassembles. */
-		if (ip.frag_off & bpf_htons(0x1fff))
+		if (ip->frag_off & bpf_htons(0x1fff))
 			return PARSE_PASS;
-		parse_l4(skb, ETH_HLEN + ip.ihl * 4, t, 0);
+		parse_l4(skb, ETH_HLEN + ip->ihl * 4, t, 0);
 		return PARSE_OK;
 	}
 	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr ip6;
-		__u32 off = ETH_HLEN + sizeof(ip6);
+		struct ipv6hdr buf;
+		const struct ipv6hdr *ip6 = header(skb, ETH_HLEN, &buf, sizeof(buf));
+		__u32 off = ETH_HLEN + sizeof(buf);
 		__u8 next;
 
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)))
+		if (!ip6)
 			return PARSE_DROP;
-		__builtin_memcpy(t->src, &ip6.saddr, 16);
-		__builtin_memcpy(t->dst, &ip6.daddr, 16);
-		next = ip6.nexthdr;
+		__builtin_memcpy(t->src, &ip6->saddr, 16);
+		__builtin_memcpy(t->dst, &ip6->daddr, 16);
+		next = ip6->nexthdr;
 #pragma unroll
 		for (int i = 0; i < MAX_IPV6_EXT; i++) {
 			__u8 ext[8];
@@ -321,7 +344,8 @@ static __always_inline int flow_key_of(const struct tuple *t, struct patu_flow_k
 	return src_lower;
 }
 
-static __always_inline int is_node_addr(const __u8 addr[16])
+/* A function of its own, like decide: only a flow's first packet asks. */
+static __noinline int is_node_addr(const __u8 addr[16])
 {
 	struct patu_node_addr key;
 
@@ -367,14 +391,18 @@ static __always_inline int rules_allow(void *rules, __u32 slot, __u32 ifindex, c
 }
 
 /*
- * The verdict on a flow opened by from -> to (port: the destination port of
- * the opening packet), under slot: the sender's egress rules if it is an
- * isolated local pod, and the receiver's ingress rules likewise.  Fills the
- * denial fields of f.
+ * The verdict on flow k, opened by its lower endpoint (lower_opens) or its
+ * upper one, under slot: the opener's egress rules if it is an isolated
+ * local pod, and the other end's ingress rules likewise; the port is the
+ * other end's.  Fills the denial fields of f.  A function of its own (not
+ * inlined): it is called from three places per program, and inlined copies
+ * of it outgrew the BPF stack.
  */
-static __always_inline int decide(__u32 slot, const __u8 from[16], const __u8 to[16], __u8 protocol,
-				  __u16 port, struct patu_flow *f)
+static __noinline int decide(__u32 slot, const struct patu_flow_key *k, int lower_opens, struct patu_flow *f)
 {
+	const __u8 *from = lower_opens ? k->lower_addr : k->upper_addr;
+	const __u8 *to = lower_opens ? k->upper_addr : k->lower_addr;
+	__u16 port = lower_opens ? k->upper_port : k->lower_port;
 	struct patu_policy_pod *pod;
 
 	f->denied_by = 0;
@@ -383,13 +411,13 @@ static __always_inline int decide(__u32 slot, const __u8 from[16], const __u8 to
 		return PATU_VERDICT_ALLOW;
 	pod = policy_pod(slot, from);
 	if (pod && (pod->flags & PATU_POLICY_EGRESS_ISOLATED) &&
-	    !rules_allow(&egress_rules, slot, pod->ifindex, to, protocol, port)) {
+	    !rules_allow(&egress_rules, slot, pod->ifindex, to, k->protocol, port)) {
 		f->denied_by = pod->ifindex;
 		return PATU_VERDICT_DENY;
 	}
 	pod = policy_pod(slot, to);
 	if (pod && (pod->flags & PATU_POLICY_INGRESS_ISOLATED) &&
-	    !rules_allow(&ingress_rules, slot, pod->ifindex, from, protocol, port)) {
+	    !rules_allow(&ingress_rules, slot, pod->ifindex, from, k->protocol, port)) {
 		f->denied_by = pod->ifindex;
 		f->denied_ingress = 1;
 		return PATU_VERDICT_DENY;
@@ -405,13 +433,12 @@ static __always_inline int decide(__u32 slot, const __u8 from[16], const __u8 to
 static __always_inline void decide_either(__u32 slot, const struct patu_flow_key *k, struct patu_flow *f)
 {
 	f->initiator_lower = 1;
-	f->verdict = decide(slot, k->lower_addr, k->upper_addr, k->protocol, k->upper_port, f);
+	f->verdict = decide(slot, k, 1, f);
 	if (f->verdict == PATU_VERDICT_ALLOW)
 		return;
 	struct patu_flow reverse = {};
 
-	if (decide(slot, k->upper_addr, k->lower_addr, k->protocol, k->lower_port, &reverse) ==
-	    PATU_VERDICT_ALLOW) {
+	if (decide(slot, k, 0, &reverse) == PATU_VERDICT_ALLOW) {
 		f->initiator_lower = 0;
 		f->verdict = PATU_VERDICT_ALLOW;
 		f->denied_by = 0;
@@ -422,10 +449,7 @@ static __always_inline void decide_either(__u32 slot, const struct patu_flow_key
 /* Decides f (whose initiator_lower is known) again under slot. */
 static __always_inline void redecide(__u32 slot, const struct patu_flow_key *k, struct patu_flow *f)
 {
-	if (f->initiator_lower)
-		f->verdict = decide(slot, k->lower_addr, k->upper_addr, k->protocol, k->upper_port, f);
-	else
-		f->verdict = decide(slot, k->upper_addr, k->lower_addr, k->protocol, k->lower_port, f);
+	f->verdict = decide(slot, k, f->initiator_lower, f);
 }
 
 static __always_inline __u64 current_generation(void)
@@ -486,11 +510,6 @@ static __always_inline int enforce(struct __sk_buff *skb, int to_pod)
 	case PARSE_OK:
 		break;
 	}
-	/* A pod and its node always talk. */
-	if (is_node_addr(to_pod ? t.src : t.dst)) {
-		count(skb->ifindex, 1, to_pod, 0);
-		return TCX_NEXT;
-	}
 	if (t.icmp_error && pass_icmp_errors)
 		return TCX_NEXT;
 
@@ -498,11 +517,16 @@ static __always_inline int enforce(struct __sk_buff *skb, int to_pod)
 	slot = gen & 1;
 	int src_lower = flow_key_of(&t, &key);
 
+	/* The cache comes first, also for traffic between a pod and its node
+	 * (decide allows it, and its verdict is cached like any other): a
+	 * packet of a known flow costs this one lookup.  node_addrs changes
+	 * only together with a new generation (the agent writes it first). */
 	cached = bpf_map_lookup_elem(&policy_flows, &key);
 	/* Generation 0: the programs are attached but no policy was written yet
 	 * (the feature is starting).  Connections that exist go on; new ones
-	 * wait (TCP retries its SYN) until the first policy is in force. */
-	if (gen == 0 && !cached && opens_flow(&t))
+	 * wait (TCP retries its SYN) until the first policy is in force, except
+	 * those between a pod and its node, which always talk. */
+	if (gen == 0 && !cached && opens_flow(&t) && !is_node_addr(to_pod ? t.src : t.dst))
 		return TCX_DROP;
 	if (cached && cached->generation == gen) {
 		f = *cached;
@@ -512,7 +536,7 @@ static __always_inline int enforce(struct __sk_buff *skb, int to_pod)
 			redecide(slot, &key, &f);
 		} else if (opens_flow(&t)) {
 			f.initiator_lower = src_lower;
-			f.verdict = decide(slot, t.src, t.dst, t.protocol, t.dport, &f);
+			f.verdict = decide(slot, &key, src_lower, &f);
 		} else {
 			decide_either(slot, &key, &f);
 		}
