@@ -24,7 +24,9 @@
 # Workloads (client in pod b, server in pod a, both processes inside a cgroup v2
 # of the setup, which is the cgroup Patu's sockops program is attached to):
 #   iperf3, one TCP stream, write sizes 64 B, 1, 4, 16, 64 and 128 KiB: throughput
-#   sockperf TCP ping-pong, 64 B and 1 KiB messages: latency p50 / p99
+#   sockperf TCP ping-pong, 64 B and 1 KiB messages: latency p50 / p99 (on a
+#     2-vCPU VM, client and server on one CPU or on two differ more than any
+#     setup does: --pp-cpus pins them, so that setups compare on one placement)
 #   CPU cost of both: busy CPU of the whole machine (/proc/stat) and CPU time
 #   of the pods' own processes (cgroup cpu.stat), per GB or per transaction.
 #
@@ -56,10 +58,11 @@ pp_msg_sizes="64 1024"
 datapath_config=""
 patu_mtu=""
 policy=0
+pp_cpus=""
 
 usage() {
 	cat >&2 <<EOF
-usage: $0 [--reps N] [--full] [--secs S] [--cni-runs N] [--sizes "B ..."] [--pingpong "B ..."] [--datapath-config JSON] [--patu-mtu N] [--policy]
+usage: $0 [--reps N] [--full] [--secs S] [--cni-runs N] [--sizes "B ..."] [--pingpong "B ..."] [--datapath-config JSON] [--patu-mtu N] [--policy] [--pp-cpus "C S"]
   --reps N   repetitions of every workload on every setup (default $reps); medians are reported
   --full     longer runs (10 s per iperf3 and sockperf run instead of 4 s)
   --secs S   seconds per measured run, overriding the mode (for a smoke test)
@@ -70,6 +73,9 @@ usage: $0 [--reps N] [--full] [--secs S] [--cni-runs N] [--sizes "B ..."] [--pin
                       thresholds, e.g. '{"smallWriteBytes": 2048}' (see conf/patu.json; default: none)
   --patu-mtu N  io.patu.lifecycle mtu of both Patu agents (default: the agent's own, 65535); 1500 compares
                       Patu on the reference's layout
+  --pp-cpus "C S"  pin the sockperf client to CPU C and its server to CPU S (taskset) in every setup; unpinned,
+             the scheduler places the two ends on one CPU or on two from run to run, and on this kind of VM
+             the two placements differ by several microseconds a half round trip (default: unpinned)
   --policy   also "Patu with policy" (plain and accelerated): 50 policies, 500 rules, the benchmark pods allowed;
              the Patu setups without it run with the policy bundle stopped
 Runs as root. Needs the Patu distribution built in $patu_home
@@ -92,6 +98,7 @@ while [ $# -gt 0 ]; do
 	--datapath-config) [ $# -ge 2 ] || usage; datapath_config=$2; shift 2 ;;
 	--patu-mtu) [ $# -ge 2 ] || usage; patu_mtu=$2; shift 2 ;;
 	--policy) policy=1; shift ;;
+	--pp-cpus) [ $# -ge 2 ] || usage; pp_cpus=$2; shift 2 ;;
 	-h|--help) usage ;;
 	*) echo "bench: unknown option '$1'" >&2; usage ;;
 	esac
@@ -106,6 +113,15 @@ for b in $write_sizes $pp_msg_sizes; do
 	[[ $b =~ ^[1-9][0-9]*$ ]] && [ "$b" -le 1048576 ] || die "sizes are byte counts from 1 to 1048576, got '$b'"
 done
 [ -n "$write_sizes" ] || die "--sizes needs at least one write size"
+pp_client_pin=() pp_server_pin=()
+if [ -n "$pp_cpus" ]; then
+	read -r pp_c pp_s extra <<<"$pp_cpus"
+	for c in "$pp_c" "$pp_s"; do
+		[[ $c =~ ^[0-9]+$ ]] && [ "$c" -lt "$(nproc)" ] || die "--pp-cpus needs two CPU numbers below $(nproc), got '$pp_cpus'"
+	done
+	[ -z "$extra" ] || die "--pp-cpus needs two CPU numbers, got '$pp_cpus'"
+	pp_client_pin=(taskset -c "$pp_c") pp_server_pin=(taskset -c "$pp_s")
+fi
 if [ -n "$secs" ]; then
 	[[ $secs =~ ^[1-9][0-9]*$ ]] || die "--secs needs a positive integer, got '$secs'"
 	iperf_secs=$secs pp_secs=$secs mode="$mode, $secs s runs"
@@ -576,7 +592,7 @@ for s in "${setups[@]}"; do
 	in_pod "${cg[$s]}" "${ns_a[$s]}" iperf3 -s -B "${ip_a[$s]}" >"$tmp/$s.iperf3-server.log" 2>&1 &
 	server_pids[$s]=$!
 	if [ "$have_sockperf" = 1 ]; then
-		in_pod "${cg[$s]}" "${ns_a[$s]}" sockperf sr --tcp -i "${ip_a[$s]}" -p 11111 >"$tmp/$s.sockperf-server.log" 2>&1 &
+		in_pod "${cg[$s]}" "${ns_a[$s]}" "${pp_server_pin[@]}" sockperf sr --tcp -i "${ip_a[$s]}" -p 11111 >"$tmp/$s.sockperf-server.log" 2>&1 &
 		server_pids[$s]+=" $!"
 		wait_listen "${ns_a[$s]}" 11111 || die "$s: sockperf server did not listen"
 	fi
@@ -680,7 +696,7 @@ run_iperf() { # run_iperf REP SETUP WRITE_BYTES LABEL
 run_pp() { # run_pp REP SETUP MSG_BYTES LABEL
 	local rep=$1 s=$2 size=$3 w=pingpong-$4 try txn p50 p99 payload ok note
 	for try in 1 2 3; do
-		measure "$s" sockperf pp --tcp -i "${ip_a[$s]}" -p 11111 -m "$size" -t "$pp_secs"
+		measure "$s" "${pp_client_pin[@]}" sockperf pp --tcp -i "${ip_a[$s]}" -p 11111 -m "$size" -t "$pp_secs"
 		txn=$(sed -n 's/.*\[Total Run\].*ReceivedMessages=\([0-9]*\).*/\1/p' <<<"$run_out" | head -n 1)
 		p50=$(sed -n 's/.*percentile 50\.000 *= *\([0-9.]*\).*/\1/p' <<<"$run_out" | head -n 1)
 		p99=$(sed -n 's/.*percentile 99\.000 *= *\([0-9.]*\).*/\1/p' <<<"$run_out" | head -n 1)
@@ -949,6 +965,8 @@ elapsed=$SECONDS
 	echo "# Patu benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
 	echo "Mode $mode: $reps repetitions; iperf3 runs of $iperf_secs s, sockperf runs of $pp_secs s; medians over repetitions."
+	if [ -n "$pp_cpus" ]; then echo "sockperf client pinned to CPU $pp_c, its server to CPU $pp_s (--pp-cpus)."
+	else echo "sockperf client and server not pinned: the scheduler places them (--pp-cpus pins them)."; fi
 	[ -z "$datapath_config" ] || echo "Datapath configuration on top of the defaults (both Patu agents): \`$datapath_config\`."
 	echo "Patu node-local MTU (io.patu.lifecycle mtu): $patu_mtu_label; the reference runs at 1500, the limit over loopback (MTU 65536)."
 	echo "Machine: $(uname -r), $(nproc) vCPU; load average at the end $(cut -d' ' -f1-3 /proc/loadavg) (other users' work counts in whole-machine CPU)."
