@@ -54,9 +54,12 @@ final class PolicyEngine {
 
         /** Starts a compilation; returns the interner it shares its entries through (see {@link RuleInterner}). */
         private RuleInterner startWith(PolicyInputs inputs) {
-            // Entries equal to those of the last compilation are shared with it: the datapath still holds them.
-            RuleInterner interner = new RuleInterner(List.copyOf(flattened.values()));
+            RuleInterner interner = new RuleInterner(List.of());
             if (!inputs.pods().equals(pods) || !inputs.namespaceLabels().equals(namespaceLabels)) {
+                // Everything is flattened again: entries equal to those of the last compilation are shared with
+                // it (the datapath still holds them). A change of policies alone reuses the unchanged
+                // flattenings as they are, and does not pay for reading the last compilation's entries.
+                interner = new RuleInterner(List.copyOf(flattened.values()));
                 regions.clear();
                 flattened.clear();
                 pods = inputs.pods();
