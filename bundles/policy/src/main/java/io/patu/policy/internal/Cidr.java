@@ -92,8 +92,15 @@ record Cidr(InetAddress address, int length) {
         return other.length >= length && contains(other.address.getAddress());
     }
 
+    /**
+     * The address with the bits after {@code length} cleared: the same instance when none is set, which is
+     * always the case for a host prefix (the flattener makes one for every selected pod on every change).
+     */
     private static InetAddress masked(InetAddress address, int length) {
         byte[] bytes = address.getAddress();
+        if (!hasHostBits(bytes, length)) {
+            return address;
+        }
         byte[] out = Arrays.copyOf(bytes, bytes.length);
         for (int bit = length; bit < out.length * 8; bit++) {
             out[bit / 8] &= (byte) ~(0x80 >>> (bit % 8));
@@ -103,6 +110,15 @@ record Cidr(InetAddress address, int length) {
         } catch (UnknownHostException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    private static boolean hasHostBits(byte[] bytes, int length) {
+        for (int bit = length; bit < bytes.length * 8; bit++) {
+            if ((bytes[bit / 8] & (0x80 >>> (bit % 8))) != 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override

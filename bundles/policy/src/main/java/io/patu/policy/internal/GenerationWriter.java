@@ -252,15 +252,16 @@ final class GenerationWriter {
 
         /** One entry per distinct prefix of a pod; entries for the same prefix are merged (their union). */
         private static void encode(PodRules pod, List<PeerRule> rules, String direction, List<Rule> into) {
-            Map<String, List<PortRange>> ports = new LinkedHashMap<>();
-            Map<String, PeerRule> first = new LinkedHashMap<>();
+            // Keyed by prefix (address and length): this runs for every changed pod on every change.
+            Map<Prefix, List<PortRange>> ports = new LinkedHashMap<>();
+            Map<Prefix, PeerRule> first = new LinkedHashMap<>();
             for (PeerRule rule : rules) {
-                PolicyLayouts.ruleKey(0, pod.hostIfIndex(), rule.prefix(), rule.prefixLength()); // validates
-                String prefix = rule.prefix().getHostAddress() + "/" + rule.prefixLength();
+                PolicyLayouts.checkPrefix(rule.prefix(), rule.prefixLength());
+                Prefix prefix = new Prefix(rule.prefix(), rule.prefixLength());
                 first.putIfAbsent(prefix, rule);
                 ports.computeIfAbsent(prefix, p -> new ArrayList<>()).addAll(rule.ports());
             }
-            for (Map.Entry<String, PeerRule> entry : first.entrySet()) {
+            for (Map.Entry<Prefix, PeerRule> entry : first.entrySet()) {
                 List<PortRange> merged = merge(ports.get(entry.getKey()));
                 if (merged.size() > PolicyLayouts.MAX_PORTS) {
                     throw new IllegalArgumentException("pod on ifindex " + pod.hostIfIndex() + ", " + direction + " peer "
@@ -269,6 +270,13 @@ final class GenerationWriter {
                 }
                 PeerRule rule = entry.getValue();
                 into.add(new Rule(pod.hostIfIndex(), rule.prefix(), rule.prefixLength(), PolicyLayouts.ruleValue(merged)));
+            }
+        }
+
+        private record Prefix(InetAddress address, int length) {
+            @Override
+            public String toString() {
+                return address.getHostAddress() + "/" + length;
             }
         }
 

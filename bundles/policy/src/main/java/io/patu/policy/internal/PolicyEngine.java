@@ -52,19 +52,26 @@ final class PolicyEngine {
         /** Flattenings the last compilation computed (the others it reused), for the agent's log. */
         int computed;
 
-        private void startWith(PolicyInputs inputs) {
+        /** Starts a compilation; returns the interner it shares its entries through (see {@link RuleInterner}). */
+        private RuleInterner startWith(PolicyInputs inputs) {
+            RuleInterner interner = new RuleInterner(List.of());
             if (!inputs.pods().equals(pods) || !inputs.namespaceLabels().equals(namespaceLabels)) {
+                // Everything is flattened again: entries equal to those of the last compilation are shared with
+                // it (the datapath still holds them). A change of policies alone reuses the unchanged
+                // flattenings as they are, and does not pay for reading the last compilation's entries.
+                interner = new RuleInterner(List.copyOf(flattened.values()));
                 regions.clear();
                 flattened.clear();
                 pods = inputs.pods();
                 namespaceLabels = inputs.namespaceLabels();
             }
             computed = 0;
+            return interner;
         }
     }
 
     static CompiledPolicy compile(PolicyInputs inputs, long generation, Memo memo) {
-        memo.startWith(inputs);
+        RuleInterner interner = memo.startWith(inputs);
         List<InetAddress> podAddresses = inputs.pods().stream().flatMap(p -> p.addresses().stream()).toList();
         // A rule's peers do not depend on the pod it is compiled for, and pods selected by the same policies
         // (with the same named ports, for ingress) get the same entries: both are computed once, and kept for
@@ -96,7 +103,7 @@ final class PolicyEngine {
                             rules.add(new Flattener.Rule(peers.get(r), ports, List.of()));
                         }
                     }
-                    return List.copyOf(Flattener.flatten(rules, podAddresses, inputs::podAt));
+                    return interner.intern(Flattener.flatten(rules, podAddresses, inputs::podAt));
                 });
             }
             List<PeerRule> egress = List.of();
@@ -114,7 +121,7 @@ final class PolicyEngine {
                             rules.add(new Flattener.Rule(peers.get(offset + r), fixedPorts(rule), namedPorts(rule)));
                         }
                     }
-                    return List.copyOf(Flattener.flatten(rules, podAddresses, inputs::podAt));
+                    return interner.intern(Flattener.flatten(rules, podAddresses, inputs::podAt));
                 });
             }
             pods.put(pod.pod().hostIfIndex(), new PodRules(pod.pod().hostIfIndex(), pod.addresses(),

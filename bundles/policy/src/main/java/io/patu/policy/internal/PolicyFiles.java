@@ -124,7 +124,7 @@ final class PolicyFiles {
     /**
      * {@link #parse(byte[], String, boolean)}, reusing the documents of the file's previous version: a YAML
      * file is cut at its document markers ({@code ---} at the start of a line, which YAML forbids inside any
-     * content), each piece whose text is in {@code previous} is taken from there, the others are parsed. The
+     * content), each piece whose text (its SHA-256 digest) is in {@code previous} is taken from there, the others are parsed. The
      * result is the same as parsing the whole file (a piece that fails makes the whole file parse again, for
      * the whole file's error); valid pieces go into {@code next} for the next read. JSON, and YAML that uses
      * directives ({@code %}) or document end markers ({@code ...}), are parsed whole.
@@ -142,7 +142,10 @@ final class PolicyFiles {
         List<String> rejected = new ArrayList<>();
         Map<String, Chunk> reused = new HashMap<>();
         int documents = 0;
-        for (String text : pieces) {
+        for (String piece : pieces) {
+            // Keyed by the digest of the text, not the text: the agent keeps these while the file is in force.
+            byte[] pieceBytes = piece.getBytes(StandardCharsets.UTF_8);
+            String text = digest(pieceBytes);
             Chunk chunk = previous.get(text);
             if (chunk == null) {
                 chunk = reused.get(text);
@@ -150,7 +153,7 @@ final class PolicyFiles {
             if (chunk == null) {
                 List<JsonNode> read;
                 try {
-                    read = JsonTrees.readAll(Yaml.FACTORY, text.getBytes(StandardCharsets.UTF_8), MAX_DOCUMENTS);
+                    read = JsonTrees.readAll(Yaml.FACTORY, pieceBytes, MAX_DOCUMENTS);
                 } catch (IOException | RuntimeException | StackOverflowError e) {
                     return parse(bytes, displayName, false); // fails with the whole file's message
                 }

@@ -58,8 +58,14 @@ final class PrefixTrie {
         return node;
     }
 
+    /** The node where the host prefix of {@code host} ends, or null (no {@link Cidr} made: called per pod and rule). */
     Node find(InetAddress host) {
-        return find(Cidr.host(host));
+        byte[] bytes = host.getAddress();
+        Node node = bytes.length == 4 ? v4 : v6;
+        for (int bit = 0; bit < bytes.length * 8 && node != null; bit++) {
+            node = bit(bytes, bit) ? node.one : node.zero;
+        }
+        return node;
     }
 
     /**

@@ -135,4 +135,43 @@ class PolicyEngineTest {
         assertEquals(3, compiled.pods().size());
         assertTrue(compiled.pods().values().stream().noneMatch(r -> r.ingressIsolated() || r.egressIsolated()));
     }
+
+    @Test
+    void equalEntriesAreOneInstanceWithinAndAcrossCompilations() throws IOException {
+        // WEB and DB are isolated by different policies with equal egress rules: equal entries, other lists.
+        String yaml = """
+                apiVersion: networking.k8s.io/v1
+                kind: NetworkPolicy
+                metadata: {name: a, namespace: shop}
+                spec:
+                  podSelector: {matchLabels: {app: web}}
+                  policyTypes: [Egress]
+                  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.9.0.0/16]}}], ports: [{port: 53, protocol: UDP}]}]
+                ---
+                apiVersion: networking.k8s.io/v1
+                kind: NetworkPolicy
+                metadata: {name: b, namespace: shop}
+                spec:
+                  podSelector: {matchLabels: {app: db}}
+                  policyTypes: [Egress]
+                  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.9.0.0/16]}}], ports: [{port: 53, protocol: UDP}]}]
+                """;
+        PolicyEngine.Memo memo = new PolicyEngine.Memo();
+        CompiledPolicy first = PolicyEngine.compile(inputs(yaml, WEB, DB), 1, memo);
+        List<PeerRule> web = first.pods().get(WEB.hostIfIndex()).egress();
+        List<PeerRule> db = first.pods().get(DB.hostIfIndex()).egress();
+        assertEquals(web, db);
+        assertFalse(web.isEmpty());
+        for (int i = 0; i < web.size(); i++) {
+            assertTrue(web.get(i) == db.get(i), "one instance for " + web.get(i));
+        }
+        // A pod added changes the world: every entry is flattened again, and the equal ones are those kept.
+        CompiledPolicy second = PolicyEngine.compile(inputs(yaml, WEB, DB, ANON), 2, memo);
+        assertEquals(2, memo.computed);
+        List<PeerRule> again = second.pods().get(WEB.hostIfIndex()).egress();
+        assertEquals(web, again);
+        for (int i = 0; i < web.size(); i++) {
+            assertTrue(web.get(i) == again.get(i), "the instance of the compilation before for " + web.get(i));
+        }
+    }
 }
