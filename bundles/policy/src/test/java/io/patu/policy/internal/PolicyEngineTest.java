@@ -136,42 +136,42 @@ class PolicyEngineTest {
         assertTrue(compiled.pods().values().stream().noneMatch(r -> r.ingressIsolated() || r.egressIsolated()));
     }
 
+    /** A policy that isolates app=APP in namespace shop for egress and lets it reach DNS in 10/8 but 10.9/16. */
+    private static String dnsEgressOnly(String name, String app) {
+        return """
+                apiVersion: networking.k8s.io/v1
+                kind: NetworkPolicy
+                metadata: {name: %s, namespace: shop}
+                spec:
+                  podSelector: {matchLabels: {app: %s}}
+                  policyTypes: [Egress]
+                  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.9.0.0/16]}}], ports: [{port: 53, protocol: UDP}]}]
+                """.formatted(name, app);
+    }
+
+    private static void assertSameInstances(List<PeerRule> expected, List<PeerRule> actual, String message) {
+        assertEquals(expected.size(), actual.size());
+        for (int i = 0; i < expected.size(); i++) {
+            assertTrue(expected.get(i) == actual.get(i), message + expected.get(i));
+        }
+    }
+
     @Test
     void equalEntriesAreOneInstanceWithinAndAcrossCompilations() throws IOException {
         // WEB and DB are isolated by different policies with equal egress rules: equal entries, other lists.
-        String yaml = """
-                apiVersion: networking.k8s.io/v1
-                kind: NetworkPolicy
-                metadata: {name: a, namespace: shop}
-                spec:
-                  podSelector: {matchLabels: {app: web}}
-                  policyTypes: [Egress]
-                  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.9.0.0/16]}}], ports: [{port: 53, protocol: UDP}]}]
-                ---
-                apiVersion: networking.k8s.io/v1
-                kind: NetworkPolicy
-                metadata: {name: b, namespace: shop}
-                spec:
-                  podSelector: {matchLabels: {app: db}}
-                  policyTypes: [Egress]
-                  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.9.0.0/16]}}], ports: [{port: 53, protocol: UDP}]}]
-                """;
+        String yaml = dnsEgressOnly("a", "web") + "---\n" + dnsEgressOnly("b", "db");
         PolicyEngine.Memo memo = new PolicyEngine.Memo();
         CompiledPolicy first = PolicyEngine.compile(inputs(yaml, WEB, DB), 1, memo);
         List<PeerRule> web = first.pods().get(WEB.hostIfIndex()).egress();
         List<PeerRule> db = first.pods().get(DB.hostIfIndex()).egress();
         assertEquals(web, db);
         assertFalse(web.isEmpty());
-        for (int i = 0; i < web.size(); i++) {
-            assertTrue(web.get(i) == db.get(i), "one instance for " + web.get(i));
-        }
+        assertSameInstances(web, db, "one instance for ");
         // A pod added changes the world: every entry is flattened again, and the equal ones are those kept.
         CompiledPolicy second = PolicyEngine.compile(inputs(yaml, WEB, DB, ANON), 2, memo);
         assertEquals(2, memo.computed);
         List<PeerRule> again = second.pods().get(WEB.hostIfIndex()).egress();
         assertEquals(web, again);
-        for (int i = 0; i < web.size(); i++) {
-            assertTrue(web.get(i) == again.get(i), "the instance of the compilation before for " + web.get(i));
-        }
+        assertSameInstances(web, again, "the instance of the compilation before for ");
     }
 }
