@@ -3,7 +3,6 @@ package io.patu.policy.internal;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.util.Arrays;
 
 /**
  * An address prefix, IPv4 or IPv6, with the host bits cleared. Parsed from literals only: no name is ever
@@ -97,28 +96,23 @@ record Cidr(InetAddress address, int length) {
      * always the case for a host prefix (the flattener makes one for every selected pod on every change).
      */
     private static InetAddress masked(InetAddress address, int length) {
-        byte[] bytes = address.getAddress();
-        if (!hasHostBits(bytes, length)) {
+        byte[] bytes = address.getAddress(); // a copy of its own
+        boolean cleared = false;
+        for (int bit = length; bit < bytes.length * 8; bit++) {
+            int mask = 0x80 >>> (bit % 8);
+            if ((bytes[bit / 8] & mask) != 0) {
+                bytes[bit / 8] &= (byte) ~mask;
+                cleared = true;
+            }
+        }
+        if (!cleared) {
             return address;
         }
-        byte[] out = Arrays.copyOf(bytes, bytes.length);
-        for (int bit = length; bit < out.length * 8; bit++) {
-            out[bit / 8] &= (byte) ~(0x80 >>> (bit % 8));
-        }
         try {
-            return InetAddress.getByAddress(out);
+            return InetAddress.getByAddress(bytes);
         } catch (UnknownHostException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    private static boolean hasHostBits(byte[] bytes, int length) {
-        for (int bit = length; bit < bytes.length * 8; bit++) {
-            if ((bytes[bit / 8] & (0x80 >>> (bit % 8))) != 0) {
-                return true;
-            }
-        }
-        return false;
     }
 
     @Override

@@ -252,16 +252,16 @@ final class GenerationWriter {
 
         /** One entry per distinct prefix of a pod; entries for the same prefix are merged (their union). */
         private static void encode(PodRules pod, List<PeerRule> rules, String direction, List<Rule> into) {
-            // Keyed by prefix (address and length): this runs for every changed pod on every change.
-            Map<Prefix, List<PortRange>> ports = new LinkedHashMap<>();
-            Map<Prefix, PeerRule> first = new LinkedHashMap<>();
+            // Keyed by prefix, not its text: this runs for every changed pod on every change. Cidr checks the
+            // length against the family, and makes no copy of a prefix without host bits.
+            Map<Cidr, List<PortRange>> ports = new LinkedHashMap<>();
+            Map<Cidr, PeerRule> first = new LinkedHashMap<>();
             for (PeerRule rule : rules) {
-                PolicyLayouts.checkPrefix(rule.prefix(), rule.prefixLength());
-                Prefix prefix = new Prefix(rule.prefix(), rule.prefixLength());
+                Cidr prefix = new Cidr(rule.prefix(), rule.prefixLength());
                 first.putIfAbsent(prefix, rule);
                 ports.computeIfAbsent(prefix, p -> new ArrayList<>()).addAll(rule.ports());
             }
-            for (Map.Entry<Prefix, PeerRule> entry : first.entrySet()) {
+            for (Map.Entry<Cidr, PeerRule> entry : first.entrySet()) {
                 List<PortRange> merged = merge(ports.get(entry.getKey()));
                 if (merged.size() > PolicyLayouts.MAX_PORTS) {
                     throw new IllegalArgumentException("pod on ifindex " + pod.hostIfIndex() + ", " + direction + " peer "
@@ -270,13 +270,6 @@ final class GenerationWriter {
                 }
                 PeerRule rule = entry.getValue();
                 into.add(new Rule(pod.hostIfIndex(), rule.prefix(), rule.prefixLength(), PolicyLayouts.ruleValue(merged)));
-            }
-        }
-
-        private record Prefix(InetAddress address, int length) {
-            @Override
-            public String toString() {
-                return address.getHostAddress() + "/" + length;
             }
         }
 

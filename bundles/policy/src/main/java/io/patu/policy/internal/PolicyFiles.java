@@ -145,10 +145,10 @@ final class PolicyFiles {
         for (String piece : pieces) {
             // Keyed by the digest of the text, not the text: the agent keeps these while the file is in force.
             byte[] pieceBytes = piece.getBytes(StandardCharsets.UTF_8);
-            String text = digest(pieceBytes);
-            Chunk chunk = previous.get(text);
+            String key = digest(pieceBytes);
+            Chunk chunk = previous.get(key);
             if (chunk == null) {
-                chunk = reused.get(text);
+                chunk = reused.get(key);
             }
             if (chunk == null) {
                 List<JsonNode> read;
@@ -165,7 +165,7 @@ final class PolicyFiles {
             }
             if (chunk.content().problems().isEmpty()) {
                 // Without problems its objects do not depend on where in the file it is.
-                reused.put(text, chunk);
+                reused.put(key, chunk);
             }
             FileContent content = chunk.content();
             policies.addAll(content.policies());

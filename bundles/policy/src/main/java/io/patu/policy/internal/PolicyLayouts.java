@@ -88,21 +88,16 @@ final class PolicyLayouts {
 
     /** An LPM key: the peer prefix with its host bits cleared, behind slot and pod. */
     static byte[] ruleKey(int slot, int ifindex, InetAddress prefix, int prefixLength) {
-        checkPrefix(prefix, prefixLength);
+        int max = prefix instanceof Inet4Address ? 32 : 128;
+        if (prefixLength < 0 || prefixLength > max) {
+            throw new IllegalArgumentException("prefix length " + prefixLength + " for " + prefix.getHostAddress());
+        }
         int bits = (prefix instanceof Inet4Address ? 96 : 0) + prefixLength;
         byte[] peer = address16(prefix);
         for (int bit = bits; bit < 128; bit++) {
             peer[bit / 8] &= (byte) ~(0x80 >>> (bit % 8));
         }
         return buffer(RULE_KEY_SIZE).putInt(RULE_KEY_EXACT_BITS + bits).putInt(slot).putInt(ifindex).put(peer).array();
-    }
-
-    /** Throws when {@code prefixLength} does not fit the address family of {@code prefix} (what {@link #ruleKey} checks). */
-    static void checkPrefix(InetAddress prefix, int prefixLength) {
-        int max = prefix instanceof Inet4Address ? 32 : 128;
-        if (prefixLength < 0 || prefixLength > max) {
-            throw new IllegalArgumentException("prefix length " + prefixLength + " for " + prefix.getHostAddress());
-        }
     }
 
     static int ruleKeySlot(byte[] key) {

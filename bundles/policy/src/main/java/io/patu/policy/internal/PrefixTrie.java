@@ -50,19 +50,17 @@ final class PrefixTrie {
 
     /** The node where {@code prefix} ends, or null when no candidate lies at or below it. */
     Node find(Cidr prefix) {
-        Node node = root(prefix);
-        byte[] bytes = prefix.address().getAddress();
-        for (int bit = 0; bit < prefix.length() && node != null; bit++) {
-            node = bit(bytes, bit) ? node.one : node.zero;
-        }
-        return node;
+        return walk(root(prefix), prefix.address().getAddress(), prefix.length());
     }
 
     /** The node where the host prefix of {@code host} ends, or null (no {@link Cidr} made: called per pod and rule). */
     Node find(InetAddress host) {
         byte[] bytes = host.getAddress();
-        Node node = bytes.length == 4 ? v4 : v6;
-        for (int bit = 0; bit < bytes.length * 8 && node != null; bit++) {
+        return walk(bytes.length == 4 ? v4 : v6, bytes, bytes.length * 8);
+    }
+
+    private static Node walk(Node node, byte[] bytes, int length) {
+        for (int bit = 0; bit < length && node != null; bit++) {
             node = bit(bytes, bit) ? node.one : node.zero;
         }
         return node;
