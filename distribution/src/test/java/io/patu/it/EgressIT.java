@@ -53,10 +53,13 @@ class EgressIT {
         String id = io.patu.kernel.testing.TestNames.unique("", 6);
         int third = Integer.parseInt(id.substring(0, 2), 16);
         // 198.18.0.0/15 (RFC 2544) and a ULA: never a range the host routes elsewhere.
+        // A group of four hex digits with no leading zero (0x1000-0xffff): nft prints IPv6 prefixes without
+        // them, and the ruleset is compared as text below (an id starting with 0 failed that once).
+        String group = Integer.toHexString(0x1000 | Integer.parseInt(id.substring(0, 4), 16));
         v4 = "198.18." + third + ".";
-        v6 = "fd00:18:" + id.substring(0, 4) + "::";
+        v6 = "fd00:18:" + group + "::";
         podV4 = "10.205." + third + ".";
-        podV6 = "fd00:205:" + id.substring(0, 4) + "::";
+        podV6 = "fd00:205:" + group + "::";
         ownTable = "pe_keep_" + id;
         // A table of the test's own, which nothing of Patu's may touch.
         Commands.check("nft", "add table ip " + ownTable + "; add chain ip " + ownTable + " keep { type filter hook forward priority 10; policy accept; }");
